@@ -7,6 +7,7 @@ export interface Command {
 
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.ts')).demo,
+  bundle: async () => (await import('./bundle.ts')).bundle,
 };
 
 function usage(): string {
