@@ -23,8 +23,20 @@ function body(files: ManifestBody['files']): ManifestBody {
     config: { depth: 2 },
     precision: { storage: 'float32', compute: 'float32' },
     graphs: [
-      { name: 'velocity', file: 'transformer.onnx', inputs: io, outputs: io, weight_files: ['weights/transformer.bin'] },
-      { name: 'vae_decoder', file: 'vae_decoder.onnx', inputs: io, outputs: io, weight_files: ['weights/vae.bin'] },
+      {
+        name: 'velocity',
+        file: 'transformer.onnx',
+        inputs: io,
+        outputs: io,
+        weight_files: ['weights/transformer.bin'],
+      },
+      {
+        name: 'vae_decoder',
+        file: 'vae_decoder.onnx',
+        inputs: io,
+        outputs: io,
+        weight_files: ['weights/vae.bin'],
+      },
     ],
     weight_files: [
       { path: 'weights/transformer.bin', tensors: 3, bytes: FILES['weights/transformer.bin']! },
@@ -70,18 +82,21 @@ describe('verifyBundle', () => {
     expect((await verifyBundle(dir)).graphs.map((g) => g.name)).toEqual(['velocity', 'vae_decoder']);
   });
 
-  it.each(Object.keys(FILES))('names %s when one of its bytes is flipped (first, middle, last)', async (path) => {
-    const size = FILES[path]!;
-    for (const offset of new Set([0, Math.floor(size / 2), size - 1])) {
-      await flipByte(path, offset, 0x01);
-      const report = await inspectBundle(dir);
-      expect(report.problems).toHaveLength(1);
-      expect(report.problems[0]).toMatchObject({ code: 'bundle_hash_mismatch', file: path });
-      await expect(verifyBundle(dir)).rejects.toMatchObject({ code: 'bundle_hash_mismatch', file: path });
-      await flipByte(path, offset, 0x01);
-      expect((await inspectBundle(dir)).problems).toEqual([]);
-    }
-  });
+  it.each(Object.keys(FILES))(
+    'names %s when one of its bytes is flipped (first, middle, last)',
+    async (path) => {
+      const size = FILES[path]!;
+      for (const offset of new Set([0, Math.floor(size / 2), size - 1])) {
+        await flipByte(path, offset, 0x01);
+        const report = await inspectBundle(dir);
+        expect(report.problems).toHaveLength(1);
+        expect(report.problems[0]).toMatchObject({ code: 'bundle_hash_mismatch', file: path });
+        await expect(verifyBundle(dir)).rejects.toMatchObject({ code: 'bundle_hash_mismatch', file: path });
+        await flipByte(path, offset, 0x01);
+        expect((await inspectBundle(dir)).problems).toEqual([]);
+      }
+    },
+  );
 
   it('names manifest.json for every single-bit flip of every manifest byte', async () => {
     const original = await readFile(join(dir, 'manifest.json'));
@@ -122,7 +137,9 @@ describe('verifyBundle', () => {
       ['bundle_unexpected_file', 'link.onnx'],
       ['bundle_unexpected_file', 'weights/extra.bin'],
     ]);
-    expect(problems[0]!.message).toBe('vae_decoder.onnx: 1499 bytes, the manifest says 1500 (truncated or altered)');
+    expect(problems[0]!.message).toBe(
+      'vae_decoder.onnx: 1499 bytes, the manifest says 1500 (truncated or altered)',
+    );
   });
 
   it('checks sizes without hashing when asked', async () => {
@@ -152,7 +169,10 @@ describe('verifyBundle', () => {
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     delete manifest.manifest_sha256;
     const cases: [Record<string, unknown>, string][] = [
-      [{ ...manifest, files: { ...manifest.files, '../escape.bin': manifest.files['weights/vae.bin'] } }, 'files'],
+      [
+        { ...manifest, files: { ...manifest.files, '../escape.bin': manifest.files['weights/vae.bin'] } },
+        'files',
+      ],
       [{ ...manifest, notice: undefined }, 'notice'],
       [{ ...manifest, licence: { id: 'x', commercial_use: false } }, 'licence'],
       [{ ...manifest, graphs: [{ ...manifest.graphs[0], file: 'absent.onnx' }] }, 'graphs[0].file'],
