@@ -12,11 +12,11 @@ export type SampleErrorCode =
   /** The files parse but their content breaks the format's rules (shapes, counts, ranges, names). */
   | 'sample_invalid';
 
-/** Where in a file the problem is: a byte offset (binary files) or a JSON path (JSON files). */
+/** Where in a file the problem is: a byte offset (binary files) or a path inside the document (JSON path, dict key). */
 export interface SampleErrorLocation {
   file?: string;
   offset?: number;
-  jsonPath?: string;
+  path?: string;
 }
 
 export class SampleFormatError extends Error {
@@ -24,21 +24,21 @@ export class SampleFormatError extends Error {
   readonly code: SampleErrorCode;
   readonly file: string | undefined;
   readonly offset: number | undefined;
-  readonly jsonPath: string | undefined;
+  readonly path: string | undefined;
 
   constructor(code: SampleErrorCode, reason: string, location: SampleErrorLocation = {}) {
     super(`${code}: ${describeLocation(location)}${reason}`);
     this.code = code;
     this.file = location.file;
     this.offset = location.offset;
-    this.jsonPath = location.jsonPath;
+    this.path = location.path;
   }
 }
 
-function describeLocation({ file, offset, jsonPath }: SampleErrorLocation): string {
+function describeLocation({ file, offset, path }: SampleErrorLocation): string {
   const parts: string[] = [];
   if (file !== undefined) parts.push(file);
   if (offset !== undefined) parts.push(`byte ${offset}`);
-  if (jsonPath !== undefined) parts.push(jsonPath);
+  if (path !== undefined) parts.push(path);
   return parts.length === 0 ? '' : `${parts.join(' at ')}: `;
 }
