@@ -1,0 +1,34 @@
+/** Running a built graph in onnxruntime-node (CPU). */
+import ort from 'onnxruntime-node';
+import type { TensorData } from './dtype.ts';
+import type { Graph } from './graph.ts';
+import { toModelBytes } from './serialize.ts';
+
+export type Feeds = Record<string, TensorData>;
+export type Results = Record<string, { data: TensorData; dims: readonly number[] }>;
+
+/** A session over the graph's in-memory model bytes (params with ExternalRefs need a model file instead). */
+export async function createSession(
+  graph: Graph,
+  options: ort.InferenceSession.SessionOptions = {},
+): Promise<(feeds: Feeds) => Promise<Results>> {
+  // Severity 3 (errors only): onnxruntime's warnings about pruned initializers are noise here.
+  const session = await ort.InferenceSession.create(toModelBytes(graph), { logSeverityLevel: 3, ...options });
+  const shapes = new Map(graph.inputs.map((t) => [t.name, t] as const));
+  return async (feeds) => {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, data] of Object.entries(feeds)) {
+      const t = shapes.get(name);
+      if (!t) throw new Error(`createSession: '${name}' is not an input of graph '${graph.name}'`);
+      if (t.dtype === 'bfloat16')
+        throw new Error(`createSession: input '${name}': onnxruntime-node has no bfloat16 tensors`);
+      ortFeeds[name] = new ort.Tensor(t.dtype, data as ort.Tensor.DataType, [...t.shape]);
+    }
+    const out = await session.run(ortFeeds);
+    const results: Results = {};
+    for (const [name, value] of Object.entries(out)) {
+      results[name] = { data: value.data as TensorData, dims: value.dims };
+    }
+    return results;
+  };
+}
