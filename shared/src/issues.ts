@@ -1,0 +1,105 @@
+/**
+ * The one place where schema-library issues become contract errors.
+ *
+ * Checks that need a specific code push a `custom` issue carrying `params.code` (see `report`);
+ * zod's own issues (types, enums, strict-object keys, ranges) map to the generic codes below.
+ */
+import type { z } from 'zod';
+import { type ContractError, contractError, ERROR_CODES, type ErrorCode, type Path } from './errors.ts';
+
+/** The part of a zod check context that `report` writes to. */
+interface IssueSink {
+  readonly value: unknown;
+  readonly issues: unknown[];
+}
+
+/** Records a problem with a contract-specific code at `path` (relative to the checked value). */
+export function report(ctx: IssueSink, code: ErrorCode, path: Path, reason: string): void {
+  const issue: z.core.$ZodRawIssue = {
+    code: 'custom',
+    input: ctx.value,
+    path,
+    message: reason,
+    params: { code },
+  };
+  ctx.issues.push(issue);
+}
+
+function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
+}
+
+function describeExpected(expected: string): string {
+  if (expected === 'int') return 'an integer';
+  return /^[aeiou]/.test(expected) ? `an ${expected}` : `a ${expected}`;
+}
+
+function bound(issue: z.core.$ZodIssueTooBig | z.core.$ZodIssueTooSmall, limit: number | bigint): string {
+  const unit = issue.origin === 'string' ? ' characters' : issue.origin === 'array' ? ' items' : '';
+  const tooBig = issue.code === 'too_big';
+  if (issue.exact) return `must have exactly ${limit}${unit}`;
+  const relation = tooBig
+    ? issue.inclusive
+      ? 'at most'
+      : 'less than'
+    : issue.inclusive
+      ? 'at least'
+      : 'more than';
+  return `must be ${relation} ${limit}${unit}`;
+}
+
+function fromZodIssue(issue: z.core.$ZodIssue): ContractError[] {
+  const path = issue.path.map((part) => (typeof part === 'number' ? part : String(part)));
+  switch (issue.code) {
+    case 'custom': {
+      const code = issue.params?.code;
+      return [contractError(isErrorCode(code) ? code : 'invalid_value', path, issue.message)];
+    }
+    case 'unrecognized_keys':
+      return issue.keys.map((key) =>
+        contractError('unknown_field', [...path, key], 'is not a field of the contract (check its spelling)'),
+      );
+    case 'invalid_type':
+      // JSON has no undefined: an undefined input is an absent key (`validate` reports inputs).
+      if (issue.input === undefined) return [contractError('required', path, 'is required')];
+      if (typeof issue.input === 'number')
+        return [contractError('invalid_type', path, 'must be a finite number')];
+      return [contractError('invalid_type', path, `must be ${describeExpected(issue.expected)}`)];
+    case 'invalid_value':
+      return [
+        contractError(
+          'invalid_value',
+          path,
+          `must be one of ${issue.values.map((value) => JSON.stringify(value)).join(', ')}`,
+        ),
+      ];
+    case 'too_big':
+    case 'too_small': {
+      const limit = issue.code === 'too_big' ? issue.maximum : issue.minimum;
+      const isSize = issue.origin === 'string' || issue.origin === 'array';
+      const code = !isSize ? 'out_of_range' : issue.code === 'too_big' ? 'too_long' : 'too_short';
+      return [contractError(code, path, bound(issue, limit))];
+    }
+    case 'invalid_format':
+      return [contractError('invalid_value', path, `is not a valid ${issue.format}`)];
+    case 'not_multiple_of':
+      return [contractError('invalid_value', path, `must be a multiple of ${issue.divisor}`)];
+    case 'invalid_union':
+      return [contractError('invalid_value', path, 'matches none of the allowed shapes')];
+    case 'invalid_key':
+    case 'invalid_element':
+      return issue.issues.flatMap((inner) =>
+        fromZodIssue({ ...inner, path: [...issue.path, ...inner.path] }),
+      );
+  }
+}
+
+export type ValidationResult<T> = { ok: true; value: T } | { ok: false; errors: ContractError[] };
+
+/** Parses `input` with `schema`; failures come back as contract errors, in the order zod found them. */
+export function validate<T>(schema: z.ZodType<T>, input: unknown): ValidationResult<T> {
+  const result = schema.safeParse(input, { reportInput: true });
+  return result.success
+    ? { ok: true, value: result.data }
+    : { ok: false, errors: result.error.issues.flatMap(fromZodIssue) };
+}

@@ -1,0 +1,100 @@
+/**
+ * DragFlow's hyperparameters (arXiv 2510.02253 and facts read from its reference code).
+ *
+ * A preset fills every tunable option; request options override single values. Where the
+ * paper and the reference code differ, the difference is an option and the two presets pick
+ * each side: `paper` (the default) follows the paper, `reference_code` follows the code.
+ * `METHOD` holds the values that are fixed by the method and the FLUX.1 architecture.
+ */
+import type { EditOptions } from './options.ts';
+
+export const PRESET_NAMES = ['paper', 'reference_code'] as const;
+export type PresetName = (typeof PRESET_NAMES)[number];
+export const DEFAULT_PRESET: PresetName = 'paper';
+
+export const OUTPUT_FORMATS = ['png', 'webp', 'jpeg'] as const;
+
+/**
+ * Which latent fills the protected background after each update: the reconstruction-path
+ * latent at the same timestep (paper), or the original latent advanced half a step with its
+ * own velocity (reference code).
+ */
+export const BACKGROUND_LATENTS = ['reconstruction', 'half_step'] as const;
+
+/** Every option a request may set, all present. */
+export type Settings = Required<Omit<EditOptions, 'preset'>>;
+
+const PAPER: Settings = {
+  seed: 0,
+  steps: 25,
+  skip_steps: 6,
+  transport_iterations: 50,
+  intensify_iterations: 20,
+  transport_lr: 1000,
+  intensify_lr: 1200,
+  inversion_guidance: 1.0,
+  edit_guidance: 3.5,
+  adapter: true,
+  adapter_scale: 1.5,
+  feature_blocks: [17, 18],
+  kv_double_blocks: [0, 7, 8, 9, 10, 18],
+  kv_single_blocks: [6, 9, 18, 23, 26, 31, 37],
+  background_latent: 'reconstruction',
+  background_compositing: false,
+  output_format: 'png',
+  output_quality: 95,
+  preview_interval: 0,
+};
+
+export const PRESETS: Readonly<Record<PresetName, Readonly<Settings>>> = {
+  paper: PAPER,
+  reference_code: { ...PAPER, intensify_lr: 1000, background_latent: 'half_step' },
+};
+
+/** Values fixed by the method and by FLUX.1; not options. */
+export const METHOD = {
+  /** Image sides are floored to a multiple of this (VAE /8 and 2x2 latent packing). */
+  imageSideMultiple: 16,
+  /** Shifted schedule: t' = e^mu / (e^mu + 1/t - 1), mu linear in the image token count. */
+  scheduleShift: { minTokens: 256, minMu: 0.5, maxTokens: 4096, maxMu: 1.15 },
+  inversionSolver: 'fireflow',
+  /** T5 prompt length in tokens (reference code). */
+  maxTextTokens: 256,
+  /** Both taps of every feature block: the image stream after norm1 modulation, and the block output. */
+  featureTaps: ['attention_input', 'block_output'],
+  /** Features are resized to (H/8, W/8) / divisor, divisor by the mean image side. */
+  featureDownscale: [
+    { maxMeanSide: 600, divisor: 2 },
+    { maxMeanSide: 1000, divisor: 3 },
+    { maxMeanSide: Number.POSITIVE_INFINITY, divisor: 4 },
+  ],
+  /** L1 over all feature elements (the reference code does not divide by the mask area). */
+  loss: 'l1_mean_all_elements',
+  /** Warped masks and the editable mask are binarised at this threshold. */
+  maskThreshold: 0.5,
+  /** Warps of features and masks. */
+  warp: { interpolation: 'bilinear', padding: 'border' },
+  /** w_i = clamp(base + numerator / (S_i + offset), min, max), S_i = mask area fraction; gamma_i = w_i / sum w. */
+  regionWeight: { base: 1, numerator: 0.5, offset: 0.1, min: 1, max: 5 },
+  /** Injected K/V fully replace the live ones (eta = 0) at every timestep. */
+  kvInjectionEta: 0,
+  /** The adapter sees the whole source image padded to a square. */
+  adapterReference: 'padded_square',
+} as const;
+
+/** The feature resize divisor for an image of the given size. */
+export function featureDownscale(width: number, height: number): number {
+  const meanSide = (width + height) / 2;
+  const rule = METHOD.featureDownscale.find((entry) => meanSide <= entry.maxMeanSide);
+  return rule!.divisor;
+}
+
+/** Full settings: the named preset (default `paper`) overridden by the given options. */
+export function resolveSettings(options: EditOptions = {}): Settings {
+  const { preset = DEFAULT_PRESET, ...overrides } = options;
+  const settings = { ...PRESETS[preset] } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(overrides)) {
+    if (value !== undefined) settings[key] = value;
+  }
+  return settings as Settings;
+}
