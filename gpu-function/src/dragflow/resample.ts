@@ -1,0 +1,101 @@
+/**
+ * Bilinear resampling of [C, H, W] planes.
+ *
+ * Convention (the one every module here shares): pixel (i, j) has its centre at x = j, y = i, so
+ * an image of width W spans x in [-0.5, W - 0.5]. Sampling at pixel-centre coordinates with
+ * 'border' padding (coordinates clamped to [0, W-1] x [0, H-1]) equals torch grid_sample with
+ * align_corners=False and padding_mode='border'; 'zeros' padding gives zero weight to taps outside
+ * the image, like padding_mode='zeros'. Resizing maps output centres by
+ * x_src = (x + 0.5) * W_in / W_out - 0.5, which is torch interpolate(mode='bilinear',
+ * align_corners=False) without antialiasing.
+ */
+
+/** Channel-major planes: value of channel c at (y, x) is data[(c * height + y) * width + x]. */
+export interface Planes {
+  channels: number;
+  height: number;
+  width: number;
+  data: Float32Array;
+}
+
+export type Padding = 'border' | 'zeros';
+
+/** Maps an output pixel centre to the source coordinate it samples. */
+export type SourceCoordinate = (x: number, y: number) => readonly [number, number];
+
+export function createPlanes(channels: number, height: number, width: number): Planes {
+  return { channels, height, width, data: new Float32Array(channels * height * width) };
+}
+
+/**
+ * Samples every channel of `source` at the coordinates `sourceOf` gives for each pixel of an
+ * outHeight x outWidth grid. The four taps and weights are computed once per output pixel and
+ * reused across channels (feature maps have thousands of channels).
+ */
+export function resample(
+  source: Planes,
+  outWidth: number,
+  outHeight: number,
+  sourceOf: SourceCoordinate,
+  padding: Padding,
+): Planes {
+  const { width, height, channels } = source;
+  const pixels = outWidth * outHeight;
+  const taps = new Int32Array(pixels * 4);
+  const weights = new Float32Array(pixels * 4);
+  for (let y = 0; y < outHeight; y++) {
+    for (let x = 0; x < outWidth; x++) {
+      let [sx, sy] = sourceOf(x, y);
+      if (padding === 'border') {
+        sx = Math.min(Math.max(sx, 0), width - 1);
+        sy = Math.min(Math.max(sy, 0), height - 1);
+      }
+      const x0 = Math.floor(sx);
+      const y0 = Math.floor(sy);
+      const fx = sx - x0;
+      const fy = sy - y0;
+      const base = (y * outWidth + x) * 4;
+      const corners = [
+        [x0, y0, (1 - fx) * (1 - fy)],
+        [x0 + 1, y0, fx * (1 - fy)],
+        [x0, y0 + 1, (1 - fx) * fy],
+        [x0 + 1, y0 + 1, fx * fy],
+      ] as const;
+      for (let k = 0; k < 4; k++) {
+        const [cx, cy, w] = corners[k]!;
+        const inside = cx >= 0 && cx < width && cy >= 0 && cy < height;
+        // A zero-weight tap may fall one past the edge under border padding; point it anywhere valid.
+        taps[base + k] = inside ? cy * width + cx : 0;
+        weights[base + k] = inside ? w : 0;
+      }
+    }
+  }
+  const out = createPlanes(channels, outHeight, outWidth);
+  const planeIn = width * height;
+  for (let c = 0; c < channels; c++) {
+    const inOffset = c * planeIn;
+    const outOffset = c * pixels;
+    for (let p = 0; p < pixels; p++) {
+      const b = p * 4;
+      out.data[outOffset + p] =
+        weights[b]! * source.data[inOffset + taps[b]!]! +
+        weights[b + 1]! * source.data[inOffset + taps[b + 1]!]! +
+        weights[b + 2]! * source.data[inOffset + taps[b + 2]!]! +
+        weights[b + 3]! * source.data[inOffset + taps[b + 3]!]!;
+    }
+  }
+  return out;
+}
+
+/** Bilinear resize with half-pixel centres (torch interpolate, align_corners=False). */
+export function resizeBilinear(source: Planes, outWidth: number, outHeight: number): Planes {
+  const scaleX = source.width / outWidth;
+  const scaleY = source.height / outHeight;
+  return resample(
+    source,
+    outWidth,
+    outHeight,
+    (x, y) => [(x + 0.5) * scaleX - 0.5, (y + 0.5) * scaleY - 0.5],
+    'border',
+  );
+}

@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { applyAffine } from '../../src/dragflow/affine.ts';
+import { operationTransform, type RegionOperation, validateOperation } from '../../src/dragflow/operation.ts';
+import { blockMask } from './helpers.ts';
+
+const image = { width: 64, height: 64 };
+
+describe('operationTransform', () => {
+  it('translates by f (t - b) with b rounded at feature resolution', () => {
+    // Centroid (10.5, 20) -> feature grid 16x16: (2.25, 4.625) -> rounded (2, 5).
+    // Target (40, 30) -> (9.625, 7.125). Full translation (7.625, 2.125).
+    const op: RegionOperation = {
+      task: 'relocation',
+      source: blockMask(64, 64, 10, 19, 11, 21),
+      target: { x: 40, y: 30 },
+    };
+    const feature = { width: 16, height: 16 };
+    const full = operationTransform(op, 1, feature);
+    expect([full[2], full[5]]).toEqual([7.625, 2.125]);
+    const half = operationTransform(op, 25 / 50, feature);
+    expect([half[2], half[5]]).toEqual([3.8125, 1.0625]);
+    expect([half[0], half[1], half[3], half[4]]).toEqual([1, 0, 0, 1]);
+  });
+
+  it('deformation moves like relocation', () => {
+    const source = blockMask(64, 64, 4, 4, 6, 6);
+    const target = { x: 9, y: 12 };
+    expect(operationTransform({ task: 'deformation', source, target }, 1, image)).toEqual(
+      operationTransform({ task: 'relocation', source, target }, 1, image),
+    );
+    expect(operationTransform({ task: 'deformation', source, target }, 1, image)).toEqual([1, 0, 4, 0, 1, 7]);
+  });
+
+  it('rotates about the anchor by the fraction of the angle from b to t', () => {
+    // b = (30, 20), a = (20, 20), t = (20, 30): +90 degrees; b goes to (20, 30) at f = 1.
+    const op: RegionOperation = {
+      task: 'rotation',
+      source: blockMask(64, 64, 29, 19, 31, 21),
+      anchor: { x: 20, y: 20 },
+      target: { x: 20, y: 30 },
+    };
+    const end = applyAffine(operationTransform(op, 1, image), { x: 30, y: 20 });
+    expect(end.x).toBeCloseTo(20, 12);
+    expect(end.y).toBeCloseTo(30, 12);
+    const halfway = applyAffine(operationTransform(op, 0.5, image), { x: 30, y: 20 });
+    expect(halfway.x).toBeCloseTo(20 + 10 * Math.SQRT1_2, 12);
+    expect(halfway.y).toBeCloseTo(20 + 10 * Math.SQRT1_2, 12);
+  });
+
+  it('takes the short way round: -340 degrees wraps to +20', () => {
+    // b at 180 degrees from a, t at -160 degrees: halfway is a +10 degree turn, to 190 degrees.
+    const a = { x: 32, y: 32 };
+    const rad = (d: number) => (d * Math.PI) / 180;
+    const op: RegionOperation = {
+      task: 'rotation',
+      source: blockMask(64, 64, 21, 31, 23, 33),
+      anchor: a,
+      target: { x: a.x + 10 * Math.cos(rad(-160)), y: a.y + 10 * Math.sin(rad(-160)) },
+    };
+    const halfway = applyAffine(operationTransform(op, 0.5, image), { x: 22, y: 32 });
+    expect(halfway.x).toBeCloseTo(a.x + 10 * Math.cos(rad(190)), 12);
+    expect(halfway.y).toBeCloseTo(a.y + 10 * Math.sin(rad(190)), 12);
+  });
+
+  it('scales about the centroid then translates to the target', () => {
+    const op: RegionOperation = {
+      task: 'scaling',
+      source: blockMask(64, 64, 9, 9, 11, 11),
+      target: { x: 30, y: 10 },
+      scale: 2,
+    };
+    expect(applyAffine(operationTransform(op, 1, image), { x: 11, y: 10 })).toEqual({ x: 32, y: 10 });
+    expect(applyAffine(operationTransform(op, 0.5, image), { x: 11, y: 10 })).toEqual({ x: 21.5, y: 10 });
+    expect(applyAffine(operationTransform(op, 1, image), { x: 10, y: 10 })).toEqual({ x: 30, y: 10 });
+  });
+});
+
+describe('validateOperation', () => {
+  const source = blockMask(64, 64, 9, 9, 11, 11);
+  const codeOf = (op: RegionOperation): string | undefined => {
+    try {
+      validateOperation(op, 0);
+      return undefined;
+    } catch (error) {
+      return (error as { code?: string }).code;
+    }
+  };
+
+  it('accepts well-formed operations', () => {
+    expect(codeOf({ task: 'relocation', source, target: { x: 63, y: 0 } })).toBeUndefined();
+    expect(
+      codeOf({ task: 'rotation', source, target: { x: 20, y: 20 }, anchor: { x: 5, y: 5 } }),
+    ).toBeUndefined();
+  });
+
+  it('names what is wrong with a stable code', () => {
+    expect(
+      codeOf({ task: 'relocation', source: blockMask(64, 64, 0, 0, -1, -1), target: { x: 1, y: 1 } }),
+    ).toBe('mask_empty');
+    expect(codeOf({ task: 'relocation', source, target: { x: 64, y: 1 } })).toBe('point_outside_image');
+    expect(codeOf({ task: 'rotation', source, target: { x: 20, y: 20 } })).toBe('operation_invalid');
+    expect(codeOf({ task: 'rotation', source, target: { x: 20, y: 20 }, anchor: { x: 10, y: 10 } })).toBe(
+      'operation_invalid',
+    );
+    expect(codeOf({ task: 'scaling', source, target: { x: 20, y: 20 }, scale: 5 })).toBe('operation_invalid');
+    expect(codeOf({ task: 'scaling', source, target: { x: 20, y: 20 } })).toBe('operation_invalid');
+    expect(codeOf({ task: 'shear' as 'relocation', source, target: { x: 20, y: 20 } })).toBe(
+      'operation_invalid',
+    );
+  });
+});
