@@ -13,9 +13,9 @@ import {
 import { WeightsError } from './errors.ts';
 
 const bitsOf = (value: number): number => new Uint32Array(Float32Array.of(value).buffer)[0]!;
-const valueOf = (bits: number): number => new Float32Array(Uint32Array.of(bits).buffer)[0]!;
+const f32FromBits = (bits: number): number => new Float32Array(Uint32Array.of(bits).buffer)[0]!;
 const toF16 = (value: number): number => f32BitsToF16Bits(bitsOf(value));
-const fromF16 = (half: number): number => valueOf(f16BitsToF32Bits(half));
+const fromF16 = (half: number): number => f32FromBits(f16BitsToF32Bits(half));
 
 async function collect(chunks: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
   const parts: Uint8Array[] = [];
@@ -69,7 +69,7 @@ describe('f32 -> f16', () => {
     const wrong: string[] = [];
     for (let n = 0; n < 200_000; n++) {
       const bits = ((next() & 0x80000000) | ((101 + (next() % 43)) << 23) | (next() & 0x7fffff)) >>> 0;
-      const x = Math.abs(valueOf(bits));
+      const x = Math.abs(f32FromBits(bits));
       const magnitude = f32BitsToF16Bits(bits) & 0x7fff;
       const error = Math.abs(x - fromF16(magnitude));
       // Neighbours one ulp either side; the one above the largest finite is "65536" (the overflow tie point).
@@ -103,8 +103,8 @@ describe('f16 -> f32', () => {
     const back = f32ToF16(f16ToF32(all));
     let nans = 0;
     for (let half = 0; half < 0x10000; half++) {
-      const isNaN = (half & 0x7c00) === 0x7c00 && (half & 0x3ff) !== 0;
-      if (isNaN) {
+      const isNan = (half & 0x7c00) === 0x7c00 && (half & 0x3ff) !== 0;
+      if (isNan) {
         nans++;
         expect(Number.isNaN(fromF16(back[half]!))).toBe(true);
       } else if (back[half] !== half) {
@@ -145,7 +145,7 @@ describe('f32 <-> bf16', () => {
     // Only the 2 * 63 signalling NaNs (quiet bit 0x40 clear) change: they gain the quiet bit.
     expect(changed.length).toBe(126);
     expect(changed.every((half) => (half & 0x7fc0) === 0x7f80 && back[half] === (half | 0x40))).toBe(true);
-    expect(valueOf(bf16BitsToF32Bits(0x3f80))).toBe(1);
+    expect(f32FromBits(bf16BitsToF32Bits(0x3f80))).toBe(1);
   });
 });
 

@@ -140,7 +140,6 @@ describe('safetensors writer rejects bad input and leaves no file', () => {
     ['a fractional dimension', [{ name: 'a', shape: [1.5] }]],
   ])('layout with %s', async (_, overrides) => {
     const tensors = overrides.map((o) => ({
-      name: 'a',
       dtype: 'U8',
       shape: [1],
       data: new Uint8Array(1),
