@@ -36,6 +36,7 @@ export interface AppendOptions {
  * full-size build's offsets and hash where the disk is too small to hold it.
  */
 export class ExternalDataWriter {
+  /** Set by finish, abort or a failed append: the file's contents are then final or unusable. */
   #closed = false;
 
   private constructor(
@@ -62,33 +63,48 @@ export class ExternalDataWriter {
     return new ExternalDataWriter(await ByteSink.open(null), validLocation(location, location), alignment);
   }
 
-  /** Appends one tensor's bytes (whole or chunked at any byte) and returns where they landed. */
+  /**
+   * Appends one tensor's bytes (whole or chunked at any byte) and returns where they landed. A failure
+   * closes the writer (its file would hold a partial tensor): call abort().
+   */
   async append(data: TensorData, options: AppendOptions = {}): Promise<ExternalRef> {
     const { name, from, storeAs, expectedBytes } = options;
     if (this.#closed)
-      throw new WeightsError('writer_closed', this.location, name, 'append after finish or abort');
-    const padding = (this.alignment - (this.sink.position % this.alignment)) % this.alignment;
-    await this.sink.writeZeros(padding);
-    const offset = this.sink.position;
-    let chunks = chunksOf(data, this.location, name);
-    if (from !== undefined && storeAs !== undefined && from !== storeAs) {
-      chunks = convertChunks(chunks, from, storeAs, this.location, name);
+      throw new WeightsError('writer_closed', this.location, name, 'append after a failure, finish or abort');
+    try {
+      const padding = (this.alignment - (this.sink.position % this.alignment)) % this.alignment;
+      await this.sink.writeZeros(padding);
+      const offset = this.sink.position;
+      let chunks = chunksOf(data, this.location, name);
+      if (from !== undefined && storeAs !== undefined && from !== storeAs) {
+        chunks = convertChunks(chunks, from, storeAs, this.location, name);
+      }
+      for await (const chunk of chunks) await this.sink.write(chunk);
+      const length = this.sink.position - offset;
+      if (expectedBytes !== undefined && length !== expectedBytes) {
+        throw new WeightsError(
+          'data_size_mismatch',
+          this.location,
+          name,
+          `stored ${length} bytes, expected ${expectedBytes}`,
+        );
+      }
+      return { location: this.location, offset, length };
+    } catch (error) {
+      this.#closed = true;
+      throw error;
     }
-    for await (const chunk of chunks) await this.sink.write(chunk);
-    const length = this.sink.position - offset;
-    if (expectedBytes !== undefined && length !== expectedBytes) {
-      throw new WeightsError(
-        'data_size_mismatch',
-        this.location,
-        name,
-        `stored ${length} bytes, expected ${expectedBytes}`,
-      );
-    }
-    return { location: this.location, offset, length };
   }
 
   /** Completes the file (renamed into place) and returns its size and sha256. */
   async finish(): Promise<SinkResult> {
+    if (this.#closed)
+      throw new WeightsError(
+        'writer_closed',
+        this.location,
+        undefined,
+        'finish after a failure, finish or abort',
+      );
     this.#closed = true;
     return this.sink.finish();
   }
