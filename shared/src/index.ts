@@ -6,6 +6,7 @@ export * from './image-info.ts';
 export * from './image-ref.ts';
 export * from './issues.ts';
 export * from './job.ts';
+export * from './json-schema.ts';
 export * from './limits.ts';
 export * from './options.ts';
 export * from './presets.ts';

@@ -25,6 +25,19 @@ export function report(ctx: IssueSink, code: ErrorCode, path: Path, reason: stri
   ctx.issues.push(issue);
 }
 
+/** Reports every repeat of an earlier item of a list (JSON Schema's uniqueItems, with a path). */
+export function reportDuplicates(
+  ctx: { readonly value: readonly unknown[]; readonly issues: unknown[] },
+  what: string,
+): void {
+  const seen = new Set<unknown>();
+  ctx.value.forEach((item, index) => {
+    if (seen.has(item))
+      report(ctx, 'invalid_value', [index], `${what} ${JSON.stringify(item)} is listed twice`);
+    seen.add(item);
+  });
+}
+
 function isErrorCode(value: unknown): value is ErrorCode {
   return typeof value === 'string' && Object.hasOwn(ERROR_CODES, value);
 }

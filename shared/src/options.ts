@@ -3,7 +3,7 @@
  * Names match the keys of `Settings` in presets.ts, which a preset fills completely.
  */
 import { z } from 'zod';
-import { report } from './issues.ts';
+import { report, reportDuplicates } from './issues.ts';
 import { OPTION_RANGES, type Range } from './limits.ts';
 import { BACKGROUND_LATENTS, DEFAULT_PRESET, OUTPUT_FORMATS, PRESET_NAMES, PRESETS } from './presets.ts';
 
@@ -22,13 +22,7 @@ function blockList(range: Range, minItems: number, description: string) {
     .array(z.number().int().min(range.min).max(range.max))
     .min(minItems)
     .max(count)
-    .check((ctx) => {
-      const seen = new Set<number>();
-      ctx.value.forEach((block, index) => {
-        if (seen.has(block)) report(ctx, 'invalid_value', [index], `block ${block} is listed twice`);
-        seen.add(block);
-      });
-    })
+    .check((ctx) => reportDuplicates(ctx, 'block'))
     .meta({ description, uniqueItems: true });
 }
 

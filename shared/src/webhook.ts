@@ -3,6 +3,7 @@
  * Standard Webhooks message ({type, timestamp, data}) whose data is the full job.
  */
 import { z } from 'zod';
+import { reportDuplicates } from './issues.ts';
 import { JobSchema } from './job.ts';
 
 /**
@@ -16,6 +17,7 @@ export const WebhookEventsFilterSchema = z
   .array(z.enum(WEBHOOK_EVENTS))
   .min(1)
   .max(WEBHOOK_EVENTS.length)
+  .check((ctx) => reportDuplicates(ctx, 'event'))
   .meta({ description: 'Events to deliver; all of them when omitted.', uniqueItems: true });
 
 /** Whether an event passes the caller's filter (no filter: every event). */

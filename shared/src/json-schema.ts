@@ -1,0 +1,50 @@
+/**
+ * The contract as JSON Schema (draft 2020-12) documents, rendered deterministically so the
+ * build step's output only changes when the contract does. The GPU function serves the edit
+ * request as Cog's Input in /openapi.json; the edge puts all four into its OpenAPI document.
+ */
+import { z } from 'zod';
+import { editRequestSchema } from './edit-request.ts';
+import { ApiErrorSchema } from './errors.ts';
+import { JobSchema } from './job.ts';
+import { DEFAULT_LIMITS } from './limits.ts';
+import { WebhookPayloadSchema } from './webhook.ts';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * File name -> schema and direction. Requests are described as the caller sends them
+ * (input); what the service sends back is described as it comes out (output).
+ */
+const DOCUMENTS = {
+  'edit-request.json': { schema: editRequestSchema(DEFAULT_LIMITS), io: 'input' },
+  'job.json': { schema: JobSchema, io: 'output' },
+  'webhook-payload.json': { schema: WebhookPayloadSchema, io: 'output' },
+  'error.json': { schema: ApiErrorSchema, io: 'output' },
+} as const satisfies Record<string, { schema: z.ZodType; io: 'input' | 'output' }>;
+
+export type SchemaFileName = keyof typeof DOCUMENTS;
+export const SCHEMA_FILE_NAMES = Object.keys(DOCUMENTS) as SchemaFileName[];
+
+/** Object keys sorted at every level; array order is meaningful and kept. */
+function sortKeys(value: Json): Json {
+  if (Array.isArray(value)) return value.map(sortKeys);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((key) => [key, sortKeys(value[key]!)]),
+  );
+}
+
+export function contractJsonSchema(name: SchemaFileName): Json {
+  const { schema, io } = DOCUMENTS[name];
+  return sortKeys(z.toJSONSchema(schema, { target: 'draft-2020-12', io }) as Json);
+}
+
+/** File name -> file text (sorted keys, two-space indent, trailing newline). */
+export function renderContractJsonSchemas(): Record<SchemaFileName, string> {
+  return Object.fromEntries(
+    SCHEMA_FILE_NAMES.map((name) => [name, `${JSON.stringify(contractJsonSchema(name), null, 2)}\n`]),
+  ) as Record<SchemaFileName, string>;
+}
