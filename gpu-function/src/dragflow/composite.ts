@@ -2,8 +2,9 @@
  * Keeping the background: latent blending during optimisation and sampling (method doc), and the
  * final pixel composite that goes beyond the paper.
  */
+
+import type { BinaryMask } from '../formats/binary-mask.ts';
 import { distanceToSites } from './distance-transform.ts';
-import type { BinaryMask } from './region.ts';
 
 /**
  * Width of the seam, in image pixels, over which the final composite fades from the original
@@ -68,26 +69,33 @@ export function featherWeights(mask: BinaryMask, featherWidth: number = FEATHER_
   return weights;
 }
 
-/** Interleaved RGB (3 bytes per pixel): original outside B, edited inside, feathered seam inside B. */
+/**
+ * The output image: the decoded original (full size) with the decoded edit (working size, the
+ * original's top-left crop) blended in by featherWeights of B. Outside B, and in the columns
+ * and rows beyond the working crop, the original bytes are kept exactly. Interleaved RGB.
+ */
 export function compositeBackground(
-  original: Uint8Array,
+  original: { width: number; height: number; rgb: Uint8Array },
   edited: Uint8Array,
   mask: BinaryMask,
   featherWidth: number = FEATHER_WIDTH_PX,
 ): Uint8Array {
-  const pixels = mask.width * mask.height;
-  if (original.length !== pixels * 3 || edited.length !== pixels * 3) {
+  const { width, height } = mask;
+  if (edited.length !== width * height * 3 || width > original.width || height > original.height) {
     throw new RangeError(
-      `composite needs ${pixels * 3} RGB bytes, got original ${original.length}, edited ${edited.length}`,
+      `composite: edit of ${edited.length} bytes and B of ${width}x${height} do not fit a ${original.width}x${original.height} original`,
     );
   }
   const weights = featherWeights(mask, featherWidth);
-  const out = new Uint8Array(original.length);
-  for (let p = 0; p < pixels; p++) {
-    const w = weights[p]!;
-    for (let c = 0; c < 3; c++) {
-      const i = p * 3 + c;
-      out[i] = Math.round(w * edited[i]! + (1 - w) * original[i]!);
+  const out = original.rgb.slice();
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const w = weights[y * width + x]!;
+      if (w === 0) continue;
+      for (let c = 0; c < 3; c++) {
+        const o = (y * original.width + x) * 3 + c;
+        out[o] = Math.round(w * edited[(y * width + x) * 3 + c]! + (1 - w) * original.rgb[o]!);
+      }
     }
   }
   return out;

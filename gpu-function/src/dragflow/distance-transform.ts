@@ -3,7 +3,7 @@
  * algorithm): for every pixel, the distance between its centre and the nearest centre of a pixel
  * where `isSite` holds. Infinity everywhere when there is no site.
  */
-import type { BinaryMask } from './region.ts';
+import type { BinaryMask } from '../formats/binary-mask.ts';
 
 export function distanceToSites(mask: BinaryMask, siteValue: 0 | 1): Float64Array {
   const { width, height } = mask;

@@ -1,25 +1,16 @@
 /**
  * Iterations of the drag optimisation (method doc, "Affine transforms and their schedule" and
- * "Update rule"): a transport phase that moves the target k/50 of the way at iteration k, then an
- * intensify phase that keeps pulling towards the full transform.
- *
- * Learning rate: 1000 in the transport phase; intensify is 1200 in the paper and 1000 in the
- * reference code. Default: the reference code's 1000 (the setting its published numbers ran with);
- * PAPER_INTENSIFY_LEARNING_RATE selects the paper's.
+ * "Update rule"): a transport phase that supervises k/K_transport of each full transform at
+ * iteration k, then an intensify phase at the full transform. Counts and learning rates come
+ * from the resolved settings (presets: paper 50 + 20 iterations, lr 1000 then 1200; the
+ * reference code's intensify lr is 1000).
  */
+import type { Settings } from '@dragflow/shared/presets';
 
-export const TRANSPORT_ITERATIONS = 50;
-export const INTENSIFY_ITERATIONS = 20;
-export const TRANSPORT_LEARNING_RATE = 1000;
-export const REFERENCE_INTENSIFY_LEARNING_RATE = 1000;
-export const PAPER_INTENSIFY_LEARNING_RATE = 1200;
-
-export interface DragScheduleOptions {
-  transportIterations?: number;
-  intensifyIterations?: number;
-  transportLearningRate?: number;
-  intensifyLearningRate?: number;
-}
+export type DragScheduleSettings = Pick<
+  Settings,
+  'transport_iterations' | 'intensify_iterations' | 'transport_lr' | 'intensify_lr'
+>;
 
 export interface DragIteration {
   /** 1-based over both phases. */
@@ -30,34 +21,23 @@ export interface DragIteration {
   learningRate: number;
 }
 
-export function dragSchedule(options: DragScheduleOptions = {}): DragIteration[] {
-  const transport = options.transportIterations ?? TRANSPORT_ITERATIONS;
-  const intensify = options.intensifyIterations ?? INTENSIFY_ITERATIONS;
-  for (const [name, n] of [
-    ['transportIterations', transport],
-    ['intensifyIterations', intensify],
-  ] as const) {
-    if (!Number.isInteger(n) || n < 0)
-      throw new RangeError(`${name} must be a non-negative integer, got ${n}`);
-  }
-  if (transport === 0) throw new RangeError('transportIterations must be at least 1');
-  const transportRate = options.transportLearningRate ?? TRANSPORT_LEARNING_RATE;
-  const intensifyRate = options.intensifyLearningRate ?? REFERENCE_INTENSIFY_LEARNING_RATE;
+export function dragSchedule(settings: DragScheduleSettings): DragIteration[] {
+  const transport = settings.transport_iterations;
   const iterations: DragIteration[] = [];
   for (let k = 1; k <= transport; k++) {
     iterations.push({
       iteration: k,
       phase: 'transport',
       fraction: k / transport,
-      learningRate: transportRate,
+      learningRate: settings.transport_lr,
     });
   }
-  for (let k = 1; k <= intensify; k++) {
+  for (let k = 1; k <= settings.intensify_iterations; k++) {
     iterations.push({
       iteration: transport + k,
       phase: 'intensify',
       fraction: 1,
-      learningRate: intensifyRate,
+      learningRate: settings.intensify_lr,
     });
   }
   return iterations;

@@ -4,9 +4,9 @@
  * calipers visit every edge while the three other supporting vertices only move forward, so the
  * search is linear in the hull size.
  */
+import type { BinaryMask, Point } from '../formats/binary-mask.ts';
 import { convexHull } from './convex-hull.ts';
-import type { Point } from './geometry.ts';
-import { type BinaryMask, createMask } from './region.ts';
+import { createMask } from './region.ts';
 
 export interface RotatedRect {
   center: Point;

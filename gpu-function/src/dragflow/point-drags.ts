@@ -2,8 +2,8 @@
  * Point drags (DragBench style: handle/target pairs plus an editable mask) to region operations.
  *
  * Rule:
- * 1. Every handle must lie in the editable mask; handles are grouped by the 8-connected component
- *    of the mask that contains them. Components without handles are left alone.
+ * 1. Every handle must lie in the editable mask; handles are grouped by the 8-connected region
+ *    of the mask under them (formats/binary-mask.ts connectedRegions). Components without handles are left alone.
  * 2. Each component with handles becomes one operation whose source region is the component.
  * 3. With two or more handles, the least-squares rigid motion (rotation + translation, 2-D
  *    Procrustes) of handles onto targets is fitted. If it turns by at least ROTATION_THRESHOLD_DEG
@@ -12,54 +12,52 @@
  * 4. Otherwise it is a relocation to centroid + mean(target - handle).
  */
 
+import type { BinaryMask, Point } from '../formats/binary-mask.ts';
+import { connectedRegions, regionMask } from '../formats/binary-mask.ts';
 import { InputError } from '../image/input-error.ts';
 import { type Affine, applyAffine } from './affine.ts';
-import type { Point } from './geometry.ts';
+import { isOnImage } from './geometry.ts';
 import type { RegionOperation } from './operation.ts';
-import { type BinaryMask, createMask, labelComponents, maskCentroid } from './region.ts';
+import { maskCentroid } from './region.ts';
 
 export const ROTATION_THRESHOLD_DEG = 15;
 
+/** Handle and target in pixel-centre coordinates of the working image. */
 export interface PointDrag {
   handle: Point;
   target: Point;
 }
 
 export function pointDragsToOperations(drags: readonly PointDrag[], editable: BinaryMask): RegionOperation[] {
-  if (drags.length === 0)
-    throw new InputError('operation_invalid', 'point drags: at least one handle is needed');
-  const { labels, count } = labelComponents(editable);
+  if (drags.length === 0) throw new InputError('too_short', ['drags'], 'needs at least one drag');
+  const regions = connectedRegions(editable);
   const groups = new Map<number, PointDrag[]>();
   drags.forEach((drag, i) => {
-    for (const [name, p] of [
-      ['handle', drag.handle],
-      ['target', drag.target],
-    ] as const) {
-      if (!(p.x >= 0 && p.y >= 0 && p.x <= editable.width - 1 && p.y <= editable.height - 1)) {
+    for (const key of ['handle', 'target'] as const) {
+      const p = drag[key];
+      if (!isOnImage(p, editable)) {
         throw new InputError(
-          'point_outside_image',
-          `drag ${i}: ${name} (${p.x}, ${p.y}) lies outside the ${editable.width}x${editable.height} image`,
+          'coordinate_outside_image',
+          ['drags', i, key],
+          `pixel-centre point (${p.x}, ${p.y}) lies outside the ${editable.width}x${editable.height} working image`,
         );
       }
     }
-    const label = labels[Math.round(drag.handle.y) * editable.width + Math.round(drag.handle.x)]!;
-    if (label === 0) {
+    const px = Math.min(Math.max(Math.round(drag.handle.x), 0), editable.width - 1);
+    const py = Math.min(Math.max(Math.round(drag.handle.y), 0), editable.height - 1);
+    const label = regions.labels[py * editable.width + px]!;
+    if (label < 0) {
       throw new InputError(
-        'point_outside_mask',
-        `drag ${i}: handle (${drag.handle.x}, ${drag.handle.y}) is not inside the editable mask`,
+        'invalid_value',
+        ['drags', i, 'handle'],
+        'lies outside editable_mask; every handle must be on the region it drags',
       );
     }
     groups.set(label, [...(groups.get(label) ?? []), drag]);
   });
-  const operations: RegionOperation[] = [];
-  for (let label = 1; label <= count; label++) {
-    const group = groups.get(label);
-    if (!group) continue;
-    const source = createMask(editable.width, editable.height);
-    for (let i = 0; i < labels.length; i++) source.data[i] = labels[i] === label ? 1 : 0;
-    operations.push(groupOperation(group, source));
-  }
-  return operations;
+  return [...groups.keys()]
+    .sort((a, b) => a - b)
+    .map((label) => groupOperation(groups.get(label)!, regionMask(regions, label)));
 }
 
 function groupOperation(group: PointDrag[], source: BinaryMask): RegionOperation {
@@ -68,18 +66,12 @@ function groupOperation(group: PointDrag[], source: BinaryMask): RegionOperation
   if (motion) {
     const anchor = fixedPoint(motion);
     const turnsEnough = Math.abs(motion.angle) >= (ROTATION_THRESHOLD_DEG * Math.PI) / 180;
-    if (
-      turnsEnough &&
-      anchor.x >= 0 &&
-      anchor.y >= 0 &&
-      anchor.x <= source.width - 1 &&
-      anchor.y <= source.height - 1
-    ) {
-      return { task: 'rotation', source, anchor, target: applyAffine(motion.matrix, centroid) };
+    if (turnsEnough && isOnImage(anchor, source)) {
+      return { kind: 'rotate', source, anchor, target: applyAffine(motion.matrix, centroid) };
     }
   }
   const shift = mean(group.map((d) => ({ x: d.target.x - d.handle.x, y: d.target.y - d.handle.y })));
-  return { task: 'relocation', source, target: { x: centroid.x + shift.x, y: centroid.y + shift.y } };
+  return { kind: 'relocate', source, target: { x: centroid.x + shift.x, y: centroid.y + shift.y } };
 }
 
 /** Least-squares rotation + translation taking handles to targets. */

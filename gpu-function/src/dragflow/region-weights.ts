@@ -1,12 +1,15 @@
 /**
  * Loss weights across operations (method doc, "Region weights"): small regions get up to 5x the
  * weight so that a large region's loss does not drown them. S_i is the source area as a fraction
- * of the image, w_i = clamp(1 + 0.5 / (S_i + 0.1), 1, 5), gamma_i = w_i / sum_j w_j.
+ * of the image, w_i = clamp(1 + 0.5 / (S_i + 0.1), 1, 5) (METHOD.regionWeight), gamma_i = w_i / sum w.
  */
-import { type BinaryMask, maskArea } from './region.ts';
+import { METHOD } from '@dragflow/shared/presets';
+import type { BinaryMask } from '../formats/binary-mask.ts';
+import { maskArea } from './region.ts';
 
 export function regionWeight(areaFraction: number): number {
-  return Math.min(Math.max(1 + 0.5 / (areaFraction + 0.1), 1), 5);
+  const { base, numerator, offset, min, max } = METHOD.regionWeight;
+  return Math.min(Math.max(base + numerator / (areaFraction + offset), min), max);
 }
 
 export function regionWeights(sources: readonly BinaryMask[]): number[] {

@@ -1,25 +1,21 @@
 /**
- * Stable machine-readable codes for rejected edit inputs (image, masks, operations).
- * The message says what was wrong, where, and why; the code never changes once published.
+ * A rejected edit input found while decoding images or building operations, carrying the
+ * public contract's error (stable code, JSON path into the request, reason) so the service can
+ * answer it exactly like a request validation error.
  */
-export type InputErrorCode =
-  | 'image_unreadable'
-  | 'image_too_large'
-  | 'image_too_small'
-  | 'mask_unreadable'
-  | 'mask_size_mismatch'
-  | 'mask_empty'
-  | 'polygon_invalid'
-  | 'point_outside_image'
-  | 'point_outside_mask'
-  | 'operation_invalid';
+import { type ContractError, contractError, type ErrorCode, type Path } from '@dragflow/shared/errors';
 
 export class InputError extends Error {
-  readonly code: InputErrorCode;
+  readonly error: ContractError;
 
-  constructor(code: InputErrorCode, message: string) {
-    super(message);
+  constructor(code: ErrorCode, path: Path, reason: string) {
+    const error = contractError(code, path, reason);
+    super(error.message);
     this.name = 'InputError';
-    this.code = code;
+    this.error = error;
+  }
+
+  get code(): ErrorCode {
+    return this.error.code;
   }
 }

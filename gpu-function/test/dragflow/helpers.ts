@@ -1,4 +1,5 @@
-import { type BinaryMask, createMask } from '../../src/dragflow/region.ts';
+import { createMask } from '../../src/dragflow/region.ts';
+import type { BinaryMask } from '../../src/formats/binary-mask.ts';
 
 /** A mask with the axis-aligned block of pixels x0..x1, y0..y1 (inclusive) set. */
 export function blockMask(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Point } from '../../src/dragflow/geometry.ts';
 import { fillRotatedRect, minAreaRect } from '../../src/dragflow/min-area-rect.ts';
+import type { Point } from '../../src/formats/binary-mask.ts';
 import { pixelsOf } from './helpers.ts';
 
 describe('minAreaRect', () => {

@@ -1,6 +1,8 @@
+import { formatPath } from '@dragflow/shared/errors';
 import { describe, expect, it } from 'vitest';
 import { applyAffine } from '../../src/dragflow/affine.ts';
 import { operationTransform, type RegionOperation, validateOperation } from '../../src/dragflow/operation.ts';
+import type { InputError } from '../../src/image/input-error.ts';
 import { blockMask } from './helpers.ts';
 
 const image = { width: 64, height: 64 };
@@ -10,7 +12,7 @@ describe('operationTransform', () => {
     // Centroid (10.5, 20) -> feature grid 16x16: (2.25, 4.625) -> rounded (2, 5).
     // Target (40, 30) -> (9.625, 7.125). Full translation (7.625, 2.125).
     const op: RegionOperation = {
-      task: 'relocation',
+      kind: 'relocate',
       source: blockMask(64, 64, 10, 19, 11, 21),
       target: { x: 40, y: 30 },
     };
@@ -25,16 +27,16 @@ describe('operationTransform', () => {
   it('deformation moves like relocation', () => {
     const source = blockMask(64, 64, 4, 4, 6, 6);
     const target = { x: 9, y: 12 };
-    expect(operationTransform({ task: 'deformation', source, target }, 1, image)).toEqual(
-      operationTransform({ task: 'relocation', source, target }, 1, image),
+    expect(operationTransform({ kind: 'deform', source, target }, 1, image)).toEqual(
+      operationTransform({ kind: 'relocate', source, target }, 1, image),
     );
-    expect(operationTransform({ task: 'deformation', source, target }, 1, image)).toEqual([1, 0, 4, 0, 1, 7]);
+    expect(operationTransform({ kind: 'deform', source, target }, 1, image)).toEqual([1, 0, 4, 0, 1, 7]);
   });
 
   it('rotates about the anchor by the fraction of the angle from b to t', () => {
     // b = (30, 20), a = (20, 20), t = (20, 30): +90 degrees; b goes to (20, 30) at f = 1.
     const op: RegionOperation = {
-      task: 'rotation',
+      kind: 'rotate',
       source: blockMask(64, 64, 29, 19, 31, 21),
       anchor: { x: 20, y: 20 },
       target: { x: 20, y: 30 },
@@ -52,7 +54,7 @@ describe('operationTransform', () => {
     const a = { x: 32, y: 32 };
     const rad = (d: number) => (d * Math.PI) / 180;
     const op: RegionOperation = {
-      task: 'rotation',
+      kind: 'rotate',
       source: blockMask(64, 64, 21, 31, 23, 33),
       anchor: a,
       target: { x: a.x + 10 * Math.cos(rad(-160)), y: a.y + 10 * Math.sin(rad(-160)) },
@@ -62,50 +64,57 @@ describe('operationTransform', () => {
     expect(halfway.y).toBeCloseTo(a.y + 10 * Math.sin(rad(190)), 12);
   });
 
-  it('scales about the centroid then translates to the target', () => {
+  it('scales about the anchor by |t - a| / |b - a|, linearly in the fraction', () => {
+    // b = (10, 10), a = (4, 10), t = (22, 10): factor 3; halfway factor 2.
     const op: RegionOperation = {
-      task: 'scaling',
+      kind: 'scale',
       source: blockMask(64, 64, 9, 9, 11, 11),
-      target: { x: 30, y: 10 },
-      scale: 2,
+      anchor: { x: 4, y: 10 },
+      target: { x: 22, y: 10 },
     };
-    expect(applyAffine(operationTransform(op, 1, image), { x: 11, y: 10 })).toEqual({ x: 32, y: 10 });
-    expect(applyAffine(operationTransform(op, 0.5, image), { x: 11, y: 10 })).toEqual({ x: 21.5, y: 10 });
-    expect(applyAffine(operationTransform(op, 1, image), { x: 10, y: 10 })).toEqual({ x: 30, y: 10 });
+    expect(operationTransform(op, 1, image)).toEqual([3, 0, -8, 0, 3, -20]);
+    expect(applyAffine(operationTransform(op, 1, image), { x: 10, y: 10 })).toEqual({ x: 22, y: 10 });
+    expect(applyAffine(operationTransform(op, 0.5, image), { x: 11, y: 12 })).toEqual({ x: 18, y: 14 });
   });
 });
 
 describe('validateOperation', () => {
   const source = blockMask(64, 64, 9, 9, 11, 11);
-  const codeOf = (op: RegionOperation): string | undefined => {
+  const errorOf = (op: RegionOperation): [string, string] | undefined => {
     try {
-      validateOperation(op, 0);
+      validateOperation(op, ['operations', 2]);
       return undefined;
     } catch (error) {
-      return (error as { code?: string }).code;
+      const { code, path } = (error as InputError).error;
+      return [code, formatPath(path)];
     }
   };
 
-  it('accepts well-formed operations', () => {
-    expect(codeOf({ task: 'relocation', source, target: { x: 63, y: 0 } })).toBeUndefined();
+  it('accepts well-formed operations, targets up to the image edge', () => {
+    expect(errorOf({ kind: 'relocate', source, target: { x: 63.5, y: -0.5 } })).toBeUndefined();
     expect(
-      codeOf({ task: 'rotation', source, target: { x: 20, y: 20 }, anchor: { x: 5, y: 5 } }),
+      errorOf({ kind: 'rotate', source, target: { x: 20, y: 20 }, anchor: { x: 5, y: 5 } }),
     ).toBeUndefined();
   });
 
-  it('names what is wrong with a stable code', () => {
+  it('names what is wrong and where with the contract codes', () => {
     expect(
-      codeOf({ task: 'relocation', source: blockMask(64, 64, 0, 0, -1, -1), target: { x: 1, y: 1 } }),
-    ).toBe('mask_empty');
-    expect(codeOf({ task: 'relocation', source, target: { x: 64, y: 1 } })).toBe('point_outside_image');
-    expect(codeOf({ task: 'rotation', source, target: { x: 20, y: 20 } })).toBe('operation_invalid');
-    expect(codeOf({ task: 'rotation', source, target: { x: 20, y: 20 }, anchor: { x: 10, y: 10 } })).toBe(
-      'operation_invalid',
-    );
-    expect(codeOf({ task: 'scaling', source, target: { x: 20, y: 20 }, scale: 5 })).toBe('operation_invalid');
-    expect(codeOf({ task: 'scaling', source, target: { x: 20, y: 20 } })).toBe('operation_invalid');
-    expect(codeOf({ task: 'shear' as 'relocation', source, target: { x: 20, y: 20 } })).toBe(
-      'operation_invalid',
-    );
+      errorOf({ kind: 'relocate', source: blockMask(64, 64, 0, 0, -1, -1), target: { x: 1, y: 1 } }),
+    ).toEqual(['empty_region', 'operations[2].source']);
+    expect(errorOf({ kind: 'relocate', source, target: { x: 63.6, y: 1 } })).toEqual([
+      'coordinate_outside_image',
+      'operations[2].target',
+    ]);
+    expect(errorOf({ kind: 'rotate', source, target: { x: 20, y: 20 } })).toEqual([
+      'anchor_required',
+      'operations[2].anchor',
+    ]);
+    expect(
+      errorOf({ kind: 'scale', source, target: { x: 20, y: 20 }, anchor: { x: 10.5, y: 10.5 } }),
+    ).toEqual(['invalid_value', 'operations[2].anchor']);
+    expect(errorOf({ kind: 'rotate', source, target: { x: 20, y: 20 }, anchor: { x: 64, y: 3 } })).toEqual([
+      'coordinate_outside_image',
+      'operations[2].anchor',
+    ]);
   });
 });

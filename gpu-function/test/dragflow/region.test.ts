@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { convexHull } from '../../src/dragflow/convex-hull.ts';
 import {
-  componentAt,
-  connectedComponents,
   createMask,
+  cropMask,
   maskArea,
   maskCentroid,
+  maskUnion,
   resizeMask,
   rowExtremePoints,
 } from '../../src/dragflow/region.ts';
@@ -29,24 +29,12 @@ describe('region facts', () => {
     expect(maskCentroid(createMask(3, 3))).toBeNull();
   });
 
-  it('splits 8-connected components in raster order; diagonal contact joins', () => {
-    const mask = blockMask(10, 6, 0, 0, 1, 1);
-    mask.data[2 * 10 + 2] = 1; // touches (1, 1) diagonally
-    for (let x = 6; x <= 8; x++) mask.data[4 * 10 + x] = 1;
-    const parts = connectedComponents(mask);
-    expect(parts.map(pixelsOf)).toEqual([
-      ['0,0', '1,0', '0,1', '1,1', '2,2'],
-      ['6,4', '7,4', '8,4'],
-    ]);
-  });
-
-  it('picks the component under a point, else the nearest one', () => {
-    const mask = blockMask(12, 4, 0, 0, 1, 1);
-    for (let x = 8; x <= 9; x++) mask.data[x] = 1;
-    expect(pixelsOf(componentAt(mask, { x: 8.6, y: 0.2 })!)).toEqual(['8,0', '9,0']);
-    expect(pixelsOf(componentAt(mask, { x: 3, y: 3 })!)).toEqual(['0,0', '1,0', '0,1', '1,1']);
-    expect(pixelsOf(componentAt(mask, { x: 6, y: 3 })!)).toEqual(['8,0', '9,0']);
-    expect(componentAt(createMask(2, 2), { x: 0, y: 0 })).toBeNull();
+  it('unites and crops masks', () => {
+    const union = maskUnion(blockMask(6, 4, 0, 0, 1, 1), blockMask(6, 4, 4, 2, 5, 3));
+    expect(pixelsOf(union)).toEqual(['0,0', '1,0', '0,1', '1,1', '4,2', '5,2', '4,3', '5,3']);
+    expect(pixelsOf(cropMask(union, { width: 5, height: 3 }))).toEqual(['0,0', '1,0', '0,1', '1,1', '4,2']);
+    expect(() => cropMask(union, { width: 7, height: 3 })).toThrow(RangeError);
+    expect(() => maskUnion(union, createMask(4, 6))).toThrow(/differ/);
   });
 
   it('row extremes span the same hull as all pixels', () => {
