@@ -94,16 +94,13 @@ export function bf16BitsToF32Bits(half: number): number {
   return (half << 16) >>> 0;
 }
 
-let f16ToF32Table: Uint32Array | undefined;
-
-/** All 65536 f16 widenings, built once: a lookup is several times faster than the bit walk. */
-function f16Table(): Uint32Array {
-  if (!f16ToF32Table) {
-    f16ToF32Table = new Uint32Array(0x10000);
-    for (let half = 0; half < 0x10000; half++) f16ToF32Table[half] = f16BitsToF32Bits(half);
-  }
-  return f16ToF32Table;
+/** `convert` applied to every 16-bit pattern, once: a lookup is several times faster than the bit walk. */
+function tabulate<T extends Uint16Array | Uint32Array>(table: T, convert: (half: number) => number): T {
+  for (let half = 0; half < 0x10000; half++) table[half] = convert(half);
+  return table;
 }
+
+const tables: { f16ToF32?: Uint32Array; f16ToBf16?: Uint16Array; bf16ToF16?: Uint16Array } = {};
 
 function requireLittleEndian(): void {
   if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
@@ -126,7 +123,7 @@ export function f32ToF16(values: Float32Array): Uint16Array {
 }
 
 export function f16ToF32(halves: Uint16Array): Float32Array {
-  const table = f16Table();
+  const table = (tables.f16ToF32 ??= tabulate(new Uint32Array(0x10000), f16BitsToF32Bits));
   const out = new Uint32Array(halves.length);
   for (let i = 0; i < out.length; i++) out[i] = table[halves[i]!]!;
   return new Float32Array(out.buffer);
@@ -147,13 +144,16 @@ export function bf16ToF32(halves: Uint16Array): Float32Array {
 
 /** f16 <-> bf16 widen to f32 exactly first, so each is a single correctly rounded step. */
 function halfToHalf(halves: Uint16Array, from: 'F16' | 'BF16'): Uint16Array {
+  const table =
+    from === 'F16'
+      ? (tables.f16ToBf16 ??= tabulate(new Uint16Array(0x10000), (h) =>
+          f32BitsToBf16Bits(f16BitsToF32Bits(h)),
+        ))
+      : (tables.bf16ToF16 ??= tabulate(new Uint16Array(0x10000), (h) =>
+          f32BitsToF16Bits(bf16BitsToF32Bits(h)),
+        ));
   const out = new Uint16Array(halves.length);
-  if (from === 'F16') {
-    const table = f16Table();
-    for (let i = 0; i < out.length; i++) out[i] = f32BitsToBf16Bits(table[halves[i]!]!);
-  } else {
-    for (let i = 0; i < out.length; i++) out[i] = f32BitsToF16Bits(bf16BitsToF32Bits(halves[i]!));
-  }
+  for (let i = 0; i < out.length; i++) out[i] = table[halves[i]!]!;
   return out;
 }
 
