@@ -8,9 +8,9 @@ import {
   readDragBenchSample,
   writeDragBenchSample,
 } from '../../src/formats/dragbench.ts';
-import { SampleFormatError } from '../../src/formats/errors.ts';
+import type { SampleFormatError } from '../../src/formats/errors.ts';
 import { type NumpyArray, PickleTuple, type PickleValue, pickle } from '../../src/formats/pickle.ts';
-import { gradientPng, rectMask, tempFolder } from './fixtures.ts';
+import { expectSampleError, gradientPng, rectMask, tempFolder } from './fixtures.ts';
 
 const WIDTH = 64;
 const HEIGHT = 48;
@@ -59,11 +59,8 @@ async function folderWithMetadata(entries: Record<string, PickleValue>): Promise
   return dir;
 }
 
-async function readError(dir: string): Promise<SampleFormatError> {
-  const error = await readDragBenchSample(dir).catch((caught: unknown) => caught);
-  if (!(error instanceof SampleFormatError))
-    throw new Error(`expected a SampleFormatError, got ${String(error)}`);
-  return error;
+function readError(dir: string): Promise<SampleFormatError> {
+  return expectSampleError(readDragBenchSample(dir));
 }
 
 describe('DragBench samples', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach } from 'vitest';
 import type { BinaryMask } from '../../src/formats/binary-mask.ts';
+import { SampleFormatError } from '../../src/formats/errors.ts';
 import type { EncodedImage } from '../../src/formats/sample-files.ts';
 
 const folders: string[] = [];
@@ -57,4 +58,15 @@ export async function greyPng(width: number, height: number, values: Uint8Array)
       .png()
       .toBuffer(),
   );
+}
+
+/** The SampleFormatError a reader rejects with; fails the test if it resolves or throws anything else. */
+export async function expectSampleError(reading: Promise<unknown>): Promise<SampleFormatError> {
+  const error = await reading.then(
+    () => new Error('expected the reader to fail'),
+    (caught: unknown) => caught,
+  );
+  if (!(error instanceof SampleFormatError))
+    throw new Error(`expected a SampleFormatError, got ${String(error)}`);
+  return error;
 }

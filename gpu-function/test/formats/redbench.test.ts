@@ -2,14 +2,14 @@ import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { BinaryMask } from '../../src/formats/binary-mask.ts';
-import { SampleFormatError } from '../../src/formats/errors.ts';
+import type { SampleFormatError } from '../../src/formats/errors.ts';
 import {
   REDBENCH_FILES,
   type RedBenchSample,
   readRedBenchSample,
   writeRedBenchSample,
 } from '../../src/formats/redbench.ts';
-import { gradientPng, greyPng, rectMask, tempFolder } from './fixtures.ts';
+import { expectSampleError, gradientPng, greyPng, rectMask, tempFolder } from './fixtures.ts';
 
 const WIDTH = 40;
 const HEIGHT = 30;
@@ -71,11 +71,8 @@ async function folderWithMask(mask: BinaryMask, begin: { x: number; y: number })
   return dir;
 }
 
-async function readError(dir: string): Promise<SampleFormatError> {
-  const error = await readRedBenchSample(dir).catch((caught: unknown) => caught);
-  if (!(error instanceof SampleFormatError))
-    throw new Error(`expected a SampleFormatError, got ${String(error)}`);
-  return error;
+function readError(dir: string): Promise<SampleFormatError> {
+  return expectSampleError(readRedBenchSample(dir));
 }
 
 describe('ReD Bench samples', () => {
