@@ -1,0 +1,118 @@
+/**
+ * DragFlow's supervision features: image-stream activations of chosen double blocks, unpacked
+ * from tokens to a feature map, bilinearly resized and concatenated along channels.
+ */
+import type { Graph, Tensor } from '../graph/graph.ts';
+import type { FluxConfig } from './config.ts';
+import { FluxModelError } from './errors.ts';
+import { buildTrunk, runDoubleBlocks, type TokenGrid, type TransformerOptions } from './transformer.ts';
+
+/** `modulated`: the image stream after norm1 modulation (attention input); `output`: the block output. */
+export interface FeatureTap {
+  readonly block: number;
+  readonly point: 'modulated' | 'output';
+}
+
+/** DragFlow's default: both points of the last two double blocks (17 and 18 for FLUX.1-dev). */
+export function defaultFeatureTaps(config: FluxConfig): FeatureTap[] {
+  const last = config.depth - 1;
+  return [last - 1, last].flatMap((block) => [
+    { block, point: 'modulated' as const },
+    { block, point: 'output' as const },
+  ]);
+}
+
+/** DragFlow's resize divisor s: 2 up to a mean image side of 600 px, 3 up to 1000, else 4. */
+export function featureDivisor(imageHeight: number, imageWidth: number): number {
+  const meanSide = (imageHeight + imageWidth) / 2;
+  return meanSide <= 600 ? 2 : meanSide <= 1000 ? 3 : 4;
+}
+
+/** Feature map size for a token grid: latent size (2 x tokens) / s, floored as torch's int() does. */
+export function featureMapSize(grid: TokenGrid): { height: number; width: number } {
+  const s = featureDivisor(16 * grid.height, 16 * grid.width);
+  return { height: Math.floor((2 * grid.height) / s), width: Math.floor((2 * grid.width) / s) };
+}
+
+/** "b (h w) (c ph pw) -> b c (h ph) (w pw)" with ph = pw = 2. */
+export function unpackTokens(g: Graph, x: Tensor, height: number, width: number): Tensor {
+  const [b, , channels] = x.shape as [number, number, number];
+  const c = channels / 4;
+  const grid = g.reshape(x, [b, height, width, c, 2, 2]);
+  return g.reshape(g.transpose(grid, [0, 3, 1, 4, 2, 5]), [b, c, 2 * height, 2 * width]);
+}
+
+export interface FeatureOptions extends TransformerOptions {
+  /** Which activations, in concatenation order; default `defaultFeatureTaps`. */
+  readonly taps?: readonly FeatureTap[];
+  /** Size of the resized maps; default `featureMapSize(grid)`. */
+  readonly mapSize?: { readonly height: number; readonly width: number };
+}
+
+/** The built trunk up to the last tapped block and the supervision map [B, taps*hidden/4, h, w]. */
+export interface SupervisionTrunk {
+  readonly trunk: ReturnType<typeof buildTrunk>;
+  readonly taps: { readonly tap: FeatureTap; readonly tensor: Tensor }[];
+  readonly features: Tensor;
+}
+
+export function resolveTaps(
+  config: FluxConfig,
+  taps: readonly FeatureTap[] | undefined,
+): readonly FeatureTap[] {
+  const resolved = taps ?? defaultFeatureTaps(config);
+  if (resolved.length === 0)
+    throw new FluxModelError('invalid_block_selection', 'feature taps must not be empty');
+  const seen = new Set<string>();
+  for (const tap of resolved) {
+    const key = `${tap.block}.${tap.point}`;
+    if (seen.has(key))
+      throw new FluxModelError('invalid_block_selection', `feature tap ${key} is listed twice`);
+    seen.add(key);
+    if (!Number.isInteger(tap.block) || tap.block < 0 || tap.block >= config.depth) {
+      throw new FluxModelError(
+        'invalid_block_selection',
+        `feature tap block ${tap.block} is not a double block of '${config.name}' (0..${config.depth - 1})`,
+      );
+    }
+  }
+  return resolved;
+}
+
+/** Builds the trunk, stopping after the last tapped block (later blocks are never computed). */
+export function buildSupervisionTrunk(
+  graphName: string,
+  config: FluxConfig,
+  options: FeatureOptions,
+): SupervisionTrunk {
+  const taps = resolveTaps(config, options.taps);
+  const trunk = buildTrunk(graphName, config, options);
+  const g = trunk.p.graph;
+  const last = Math.max(...taps.map((t) => t.block));
+  const { taps: blockTaps } = runDoubleBlocks(trunk, last);
+  const tapped = taps.map((tap) => ({ tap, tensor: blockTaps[tap.block]![tap.point] }));
+  const size = options.mapSize ?? featureMapSize(options.grid);
+  const { batch, height, width } = options.grid;
+  const maps = tapped.map(({ tensor }) => {
+    const unpacked = unpackTokens(g, tensor, height, width);
+    const sameSize = size.height === 2 * height && size.width === 2 * width;
+    return sameSize
+      ? unpacked
+      : g.resize(unpacked, [batch, unpacked.shape[1]!, size.height, size.width], 'linear');
+  });
+  return { trunk, taps: tapped, features: g.concat(maps, 1) };
+}
+
+export const featureNames = {
+  features: 'features',
+  tap: (tap: FeatureTap) => `feature.${tap.block}.${tap.point}`,
+} as const;
+
+/** Feature graph: the velocity inputs; outputs `features` and each tap in token form [B, L, hidden]. */
+export function buildFeatureGraph(config: FluxConfig, options: FeatureOptions): Graph {
+  const { trunk, taps, features } = buildSupervisionTrunk(`${config.name}.features`, config, options);
+  const g = trunk.p.graph;
+  for (const { tap, tensor } of taps) g.output(featureNames.tap(tap), tensor);
+  g.output(featureNames.features, features);
+  return g;
+}
