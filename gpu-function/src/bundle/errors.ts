@@ -13,7 +13,9 @@ export type BundleErrorCode =
   | 'bundle_hash_mismatch' // a file's sha256 differs from the manifest (corrupted or replaced)
   | 'bundle_graph_mismatch' // a graph's inputs/outputs differ from what the manifest declares
   | 'bundle_graph_unknown' // the caller asked for a graph the bundle does not have
-  | 'bundle_session_failed'; // onnxruntime refused to open a graph
+  | 'bundle_session_failed' // onnxruntime refused to open a graph
+  | 'bundle_out_exists' // a build's output folder already exists and is not empty
+  | 'bundle_source_invalid'; // a build's source weights are missing or do not match the model
 
 export interface BundleProblem {
   code: BundleErrorCode;

@@ -24,6 +24,7 @@ export const MANIFEST_LIMITS = {
   pathLength: 255,
   graphs: 64,
   tensorsPerGraphIo: 64,
+  tensorsPerWeightFile: 100_000,
   licenceTextChars: 256 * 1024,
 } as const;
 
@@ -62,11 +63,29 @@ const graphEntry = z.strictObject({
 });
 export type GraphEntry = z.infer<typeof graphEntry>;
 
+export const STORAGE_DTYPES = ['float32', 'float16', 'bfloat16'] as const;
+export type StorageDtype = (typeof STORAGE_DTYPES)[number];
+export const STORAGE_DTYPE_BYTES: Readonly<Record<StorageDtype, number>> = {
+  float32: 4,
+  float16: 2,
+  bfloat16: 2,
+};
+
+/** Where one weight lives, so a runtime can build graphs for other image sizes on the same files. */
+const weightTensor = z.strictObject({
+  name: z.string().min(1).max(512),
+  dtype: z.enum(STORAGE_DTYPES),
+  shape: z.array(z.number().int().nonnegative()).max(8),
+  offset: z.number().int().nonnegative(),
+  length: z.number().int().nonnegative(),
+});
+
 const weightFile = z.strictObject({
   path: bundlePath,
-  tensors: z.number().int().nonnegative(),
   bytes: z.number().int().nonnegative(),
+  tensors: z.array(weightTensor).max(MANIFEST_LIMITS.tensorsPerWeightFile),
 });
+export type WeightFileEntry = z.infer<typeof weightFile>;
 
 const licence = z
   .strictObject({
@@ -114,7 +133,7 @@ const manifestFields = {
   config: z.record(z.string(), z.unknown()),
   precision: z.strictObject({
     /** The dtype the weights are stored in. */
-    storage: z.enum(['float32', 'float16', 'bfloat16']),
+    storage: z.enum(STORAGE_DTYPES),
     /** The dtype the graphs compute in. */
     compute: z.enum(['float32', 'float16']),
   }),
@@ -155,6 +174,16 @@ const manifestBody = z.strictObject(manifestFields).superRefine((m, ctx) => {
     if (entry === undefined) issue(['weight_files', i, 'path'], `"${w.path}" is not in files`);
     else if (entry.bytes !== w.bytes)
       issue(['weight_files', i, 'bytes'], `differs from files["${w.path}"].bytes`);
+    const names = new Set<string>();
+    w.tensors.forEach((t, j) => {
+      const where = ['weight_files', i, 'tensors', j];
+      if (names.has(t.name)) issue(where, `duplicate tensor "${t.name}"`);
+      names.add(t.name);
+      const expected = t.shape.reduce((a, b) => a * b, STORAGE_DTYPE_BYTES[t.dtype]);
+      if (t.length !== expected)
+        issue(where, `"${t.name}": length ${t.length}, its dtype and shape need ${expected}`);
+      if (t.offset + t.length > w.bytes) issue(where, `"${t.name}" ends past the end of "${w.path}"`);
+    });
   });
 });
 

@@ -39,8 +39,14 @@ function body(files: ManifestBody['files']): ManifestBody {
       },
     ],
     weight_files: [
-      { path: 'weights/transformer.bin', tensors: 3, bytes: FILES['weights/transformer.bin']! },
-      { path: 'weights/vae.bin', tensors: 1, bytes: FILES['weights/vae.bin']! },
+      {
+        path: 'weights/transformer.bin',
+        bytes: FILES['weights/transformer.bin']!,
+        tensors: [
+          { name: 'img_in.weight', dtype: 'float32', shape: [16, 1024], offset: 4096, length: 65_536 },
+        ],
+      },
+      { path: 'weights/vae.bin', bytes: FILES['weights/vae.bin']!, tensors: [] },
     ],
     licence: { id: 'Apache-2.0', commercial_use: true, url: 'https://www.apache.org/licenses/LICENSE-2.0' },
     source: { kind: 'random', generator: 'test', seed: 7 },

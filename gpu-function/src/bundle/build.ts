@@ -1,0 +1,209 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { assertCheckpoint } from '../flux/checkpoint-check.ts';
+import { autoEncoderCheckpointKeys, fluxCheckpointKeys, type ParamSpec } from '../flux/checkpoint-keys.ts';
+import { type AutoEncoderConfig, autoEncoderConfigs, type FluxConfig, fluxConfigs } from '../flux/config.ts';
+import { FluxModelError } from '../flux/errors.ts';
+import { buildFeatureGraph } from '../flux/features.ts';
+import type { WeightOptions } from '../flux/param-binder.ts';
+import { buildVelocityGraph, type TokenGrid } from '../flux/transformer.ts';
+import { type CheckpointSource, generatedCheckpoint, openCheckpoint } from './checkpoint-source.ts';
+import { BundleError } from './errors.ts';
+import type { Licence, StorageDtype } from './manifest.ts';
+import { RANDOM_WEIGHTS_GENERATOR, randomParameter } from './random-weights.ts';
+import {
+  type BundlePlan,
+  type GraphPlan,
+  type WeightLookup,
+  type WriteOptions,
+  type WriteResult,
+  writeBundle,
+} from './write.ts';
+
+/** The released FLUX.1 models a bundle can be built from, with their files and licences. */
+export const RELEASED_MODELS = {
+  'flux1-dev': {
+    checkpoint: 'flux1-dev.safetensors',
+    licence: {
+      id: 'FLUX.1-dev-Non-Commercial',
+      commercial_use: false,
+      url: 'https://huggingface.co/black-forest-labs/FLUX.1-dev/blob/main/LICENSE.md',
+    },
+  },
+  'flux1-schnell': {
+    checkpoint: 'flux1-schnell.safetensors',
+    licence: { id: 'Apache-2.0', commercial_use: true, url: 'https://www.apache.org/licenses/LICENSE-2.0' },
+  },
+} as const satisfies Record<string, { checkpoint: string; licence: Licence }>;
+export type ReleasedModel = keyof typeof RELEASED_MODELS;
+
+export const AUTOENCODER_CHECKPOINT = 'ae.safetensors';
+
+/**
+ * Token grid the bundled graphs are built for: 512x512 images and the DragFlow reference's 256 text
+ * tokens. Graphs have concrete shapes; a runtime builds other sizes from the manifest's weight index.
+ */
+export const FULL_SIZE_GRID: TokenGrid = { batch: 1, height: 32, width: 32, textTokens: 256 };
+/** 64x64 images for the tiny test config. */
+export const TINY_GRID: TokenGrid = { batch: 1, height: 4, width: 4, textTokens: 8 };
+
+/** The transformer variants every bundle carries (see flux/transformer.ts and flux/features.ts). */
+export function transformerGraphs(config: FluxConfig, grid: TokenGrid): GraphPlan[] {
+  const weights = (lookup: WeightLookup, stored: StorageDtype): WeightOptions => ({
+    source: (spec) => lookup(spec.name),
+    stored,
+  });
+  return [
+    {
+      name: 'velocity',
+      build: (lookup, stored) => buildVelocityGraph(config, { grid, weights: weights(lookup, stored) }),
+    },
+    {
+      name: 'features',
+      build: (lookup, stored) => buildFeatureGraph(config, { grid, weights: weights(lookup, stored) }),
+    },
+  ];
+}
+
+function modelConfig(transformer: FluxConfig, autoencoder: AutoEncoderConfig, grid: TokenGrid) {
+  return { transformer: { ...transformer }, autoencoder: { ...autoencoder }, graph_grid: { ...grid } };
+}
+
+function refuseSource(file: string, error: unknown): never {
+  if (error instanceof FluxModelError || (error as { code?: string }).code !== undefined) {
+    throw BundleError.of('bundle_source_invalid', file, `${file}: ${(error as Error).message}`);
+  }
+  throw error;
+}
+
+/** Checks a source's tensor names, shapes and dtypes against the model before any data is read. */
+function checkSource(source: CheckpointSource, what: string, expected: readonly ParamSpec[]): void {
+  const header = Object.fromEntries(source.tensors.map((t) => [t.name, { dtype: t.dtype, shape: t.shape }]));
+  try {
+    assertCheckpoint(what, header, expected);
+  } catch (error) {
+    refuseSource(source.file, error);
+  }
+}
+
+/** What a checkpoint bundle is built as: the model's name, configs, graph grid and licence. */
+export interface ModelSpec {
+  model: string;
+  transformer: FluxConfig;
+  autoencoder: AutoEncoderConfig;
+  grid: TokenGrid;
+  licence: Licence;
+}
+
+export function releasedModelSpec(model: ReleasedModel, grid: TokenGrid = FULL_SIZE_GRID): ModelSpec {
+  return {
+    model,
+    transformer: fluxConfigs[model],
+    autoencoder: autoEncoderConfigs['flux1-ae'],
+    grid,
+    licence: RELEASED_MODELS[model].licence,
+  };
+}
+
+export interface CheckpointBuildOptions extends WriteOptions {
+  /** Weight storage dtype; default bfloat16, the released files' own (no conversion, no loss). */
+  storage?: StorageDtype;
+}
+
+/**
+ * A bundle from a transformer and an autoencoder checkpoint (files on disk or generated): every
+ * tensor name, shape and dtype is checked against the model before any data is read.
+ */
+export async function buildCheckpointBundle(
+  spec: ModelSpec,
+  transformer: CheckpointSource,
+  autoencoder: CheckpointSource,
+  out: string,
+  options: CheckpointBuildOptions = {},
+): Promise<WriteResult> {
+  try {
+    checkSource(transformer, transformer.file, fluxCheckpointKeys(spec.transformer));
+    checkSource(autoencoder, autoencoder.file, autoEncoderCheckpointKeys(spec.autoencoder));
+  } catch (error) {
+    await transformer.close();
+    await autoencoder.close();
+    throw error;
+  }
+  const plan: BundlePlan = {
+    model: spec.model,
+    config: modelConfig(spec.transformer, spec.autoencoder, spec.grid),
+    storage: options.storage ?? 'bfloat16',
+    weights: [
+      { file: 'transformer.weights', source: transformer },
+      { file: 'ae.weights', source: autoencoder },
+    ],
+    graphs: transformerGraphs(spec.transformer, spec.grid),
+    licence: spec.licence,
+    origin: { kind: 'checkpoint' },
+    generative_prior: true,
+  };
+  return writeBundle(out, plan, options);
+}
+
+async function openSource(dir: string, file: string): Promise<CheckpointSource> {
+  const path = join(dir, file);
+  if (!(await stat(path).catch(() => null))?.isFile()) {
+    throw BundleError.of('bundle_source_invalid', file, `${path} not found; --from must hold ${file}`);
+  }
+  return openCheckpoint(path).catch((error: unknown) => refuseSource(file, error));
+}
+
+/** `bundle build --from <dir> --model flux1-dev|flux1-schnell`: converts the released files. */
+export async function buildFromCheckpoints(
+  from: string,
+  model: ReleasedModel,
+  out: string,
+  options: CheckpointBuildOptions = {},
+): Promise<WriteResult> {
+  const transformer = await openSource(from, RELEASED_MODELS[model].checkpoint);
+  const autoencoder = await openSource(from, AUTOENCODER_CHECKPOINT).catch(async (error: unknown) => {
+    await transformer.close();
+    throw error;
+  });
+  return buildCheckpointBundle(releasedModelSpec(model), transformer, autoencoder, out, options);
+}
+
+/** Configs `--random` can build: the tiny test model and its autoencoder. */
+export const RANDOM_CONFIGS = {
+  tiny: { transformer: fluxConfigs.tiny, autoencoder: autoEncoderConfigs['tiny-ae'], grid: TINY_GRID },
+} as const;
+export type RandomConfigName = keyof typeof RANDOM_CONFIGS;
+
+/** `bundle build --random --config tiny --seed n`: deterministic random weights, for tests. */
+export async function buildRandomBundle(
+  configName: RandomConfigName,
+  seed: number,
+  out: string,
+  options: WriteOptions = {},
+): Promise<WriteResult> {
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) {
+    throw new RangeError(`--seed must be an integer in [0, 4294967295], got ${seed}`);
+  }
+  const { transformer, autoencoder, grid } = RANDOM_CONFIGS[configName];
+  const random = (file: string, specs: readonly ParamSpec[]) =>
+    generatedCheckpoint(file, specs, 'F32', (t) => randomParameter(seed, t.name, t.shape, 'F32'));
+  const plan: BundlePlan = {
+    model: configName,
+    config: modelConfig(transformer, autoencoder, grid),
+    storage: 'float32',
+    weights: [
+      { file: 'transformer.weights', source: random('transformer', fluxCheckpointKeys(transformer)) },
+      { file: 'ae.weights', source: random('ae', autoEncoderCheckpointKeys(autoencoder)) },
+    ],
+    graphs: transformerGraphs(transformer, grid),
+    licence: {
+      id: 'dragflow-random-weights',
+      commercial_use: true,
+      text: 'Random numbers generated by dragflow from a seed; no third-party weights or data. Free to use for any purpose.',
+    },
+    origin: { kind: 'random', generator: RANDOM_WEIGHTS_GENERATOR, seed },
+    generative_prior: false,
+    notice: `Random weights (seed ${seed}) for tests: this bundle has no generative prior and produces noise, not images.`,
+  };
+  return writeBundle(out, plan, options);
+}

@@ -1,0 +1,66 @@
+import type { FluxConfig } from '../flux/config.ts';
+import { dctMatrix } from './demo-vae.ts';
+import { randomParameter } from './random-weights.ts';
+
+/**
+ * The demo bundle's transformer: FLUX wiring at a CPU-friendly size, with weights chosen by rule so
+ * that the demo edit is legible without a trained model:
+ * - the final layer is zero, so the velocity is exactly zero and inversion and sampling are the
+ *   identity (the demo shows the drag optimisation's effect alone);
+ * - img_in is an orthonormal map (the 768-point DCT-II), so every tapped feature is an injective,
+ *   perfectly conditioned function of its latent token, and region-level L1 supervision carries the
+ *   source tokens' latents to the target;
+ * - modulation weights are zero and their gates a small constant, so attention and MLP outputs only
+ *   nudge the residual stream (features stay close to img_in(x), independent of t, guidance and text);
+ * - everything else is seeded uniform noise, so the graphs still compute something non-trivial.
+ * Latent: 192 channels (the demo VAE's 8x8x3 patches) at H/8, W/8, packed 2x2 into 768.
+ */
+export const DEMO_FLUX_CONFIG: FluxConfig = {
+  name: 'demo',
+  inChannels: 768,
+  outChannels: 768,
+  vecInDim: 16,
+  contextInDim: 16,
+  hiddenSize: 768,
+  mlpRatio: 1,
+  numHeads: 12,
+  depth: 2,
+  depthSingleBlocks: 1,
+  axesDim: [8, 28, 28],
+  theta: 10_000,
+  qkvBias: true,
+  guidanceEmbed: true,
+  timestepEmbedDim: 64,
+};
+
+export const DEMO_SEED = 20_251_002;
+/** Gate of every attention and MLP residual: their outputs enter the stream scaled by this. */
+export const DEMO_RESIDUAL_GATE = 0.02;
+
+/** Index of each gate among the modulation's chunks: double (shift, scale, gate) x 2, single x 1. */
+const GATE_CHUNKS: Readonly<Record<string, readonly number[]>> = { 6: [2, 5], 3: [2] };
+
+function constantF32(count: number, value: (i: number) => number): Uint8Array {
+  const values = new Float32Array(count);
+  for (let i = 0; i < count; i++) values[i] = value(i);
+  return new Uint8Array(values.buffer);
+}
+
+/** One parameter of the demo transformer as float32 bytes (see the rules above). */
+export function demoTransformerParameter(name: string, shape: readonly number[]): Iterable<Uint8Array> {
+  const count = shape.reduce((a, b) => a * b, 1);
+  const hidden = DEMO_FLUX_CONFIG.hiddenSize;
+  if (name === 'img_in.weight') {
+    // torch Linear weight [out, in]: the DCT matrix's rows are orthonormal, so x -> Dx is an isometry.
+    return [new Uint8Array(Float32Array.from(dctMatrix(hidden)).buffer)];
+  }
+  if (name === 'img_in.bias' || name.startsWith('final_layer.')) return [constantF32(count, () => 0)];
+  const isModulation = /(_mod|\.modulation)\.lin\.(weight|bias)$/.test(name);
+  if (isModulation && name.endsWith('.weight')) return [constantF32(count, () => 0)];
+  if (isModulation) {
+    const gates = GATE_CHUNKS[count / hidden] ?? [];
+    return [constantF32(count, (i) => (gates.includes(Math.floor(i / hidden)) ? DEMO_RESIDUAL_GATE : 0))];
+  }
+  if (name.endsWith('_norm.scale')) return [constantF32(count, () => 1)];
+  return randomParameter(DEMO_SEED, name, shape, 'F32');
+}
