@@ -19,7 +19,7 @@ export function shiftMu(tokens: number): number {
 export function shiftTime(t: number, mu: number): number {
   if (t <= 0) return 0;
   const e = Math.exp(mu);
-  return e / (e + 1 / t - 1);
+  return e / (e + (1 / t - 1));
 }
 
 /** steps + 1 times from 1 down to 0: linspace(1, 0, steps + 1), shifted. */
