@@ -9,10 +9,10 @@
  */
 import { z } from 'zod';
 import { type ContractError, contractError, type Path } from './errors.ts';
-import { distinctRing, findSelfIntersection, isInsideImage, type Point, polygonArea } from './geometry.ts';
+import { distinctRing, findSelfIntersection, isCollinear, isInsideImage, type Point } from './geometry.ts';
 import { httpsUrlSchema } from './https-url.ts';
 import { type ImageRef, imageRefSchema, inlineImageInfo } from './image-ref.ts';
-import { report, type ValidationResult, validate } from './issues.ts';
+import { crossFieldCheck, report, type ValidationResult, validate } from './issues.ts';
 import { DEFAULT_LIMITS, type Limits, resolveLimits } from './limits.ts';
 import { EditOptionsSchema } from './options.ts';
 import { WebhookEventsFilterSchema } from './webhook.ts';
@@ -80,8 +80,9 @@ function polygonSchema(limits: Limits) {
         );
         return;
       }
+      // Collinear first: such a ring also folds onto itself, but "empty" says what is wrong.
       const ring = distinctRing(ctx.value);
-      if (polygonArea(ring) === 0) {
+      if (isCollinear(ring)) {
         report(ctx, 'empty_region', [], 'encloses no area (its vertices are collinear or repeated)');
         return;
       }
@@ -115,19 +116,21 @@ function regionSourceSchema(limits: Limits) {
         .meta({ description: 'Polygons whose union is the region.' })
         .optional(),
     })
-    .check((ctx) => {
-      const { mask, polygons } = ctx.value;
-      if (mask === undefined && polygons === undefined)
-        report(ctx, 'required', [], 'needs exactly one of mask, polygons');
-      if (mask !== undefined && polygons !== undefined) {
-        report(
-          ctx,
-          'conflicting_fields',
-          ['polygons'],
-          'cannot be given together with mask; use exactly one',
-        );
-      }
-    })
+    .check(
+      crossFieldCheck((ctx) => {
+        const { mask, polygons } = ctx.value;
+        if (mask === undefined && polygons === undefined)
+          report(ctx, 'required', [], 'needs exactly one of mask, polygons');
+        if (mask !== undefined && polygons !== undefined) {
+          report(
+            ctx,
+            'conflicting_fields',
+            ['polygons'],
+            'cannot be given together with mask; use exactly one',
+          );
+        }
+      }),
+    )
     .meta({
       title: 'RegionSource',
       description: 'The region to move: a mask image or polygons.',
@@ -143,25 +146,27 @@ function operationSchema(limits: Limits) {
       target: pointSchema(limits, 'Where the region centroid goes,'),
       anchor: pointSchema(limits, 'Pivot of rotate and scale,').optional(),
     })
-    .check((ctx) => {
-      const anchored = ANCHORED_KINDS.includes(ctx.value.kind);
-      if (anchored && ctx.value.anchor === undefined) {
-        report(
-          ctx,
-          'anchor_required',
-          ['anchor'],
-          `is required for a ${ctx.value.kind} operation (the pivot point)`,
-        );
-      }
-      if (!anchored && ctx.value.anchor !== undefined) {
-        report(
-          ctx,
-          'field_not_allowed',
-          ['anchor'],
-          `is used by ${ANCHORED_KINDS.join(' and ')} only, not ${ctx.value.kind}`,
-        );
-      }
-    })
+    .check(
+      crossFieldCheck((ctx) => {
+        const anchored = ANCHORED_KINDS.includes(ctx.value.kind);
+        if (anchored && ctx.value.anchor === undefined) {
+          report(
+            ctx,
+            'anchor_required',
+            ['anchor'],
+            `is required for a ${ctx.value.kind} operation (the pivot point)`,
+          );
+        }
+        if (!anchored && ctx.value.anchor !== undefined) {
+          report(
+            ctx,
+            'field_not_allowed',
+            ['anchor'],
+            `is used by ${ANCHORED_KINDS.join(' and ')} only, not ${ctx.value.kind}`,
+          );
+        }
+      }),
+    )
     .meta({
       title: 'RegionOperation',
       // Anchored kinds need an anchor; the others must not carry one.
@@ -242,28 +247,30 @@ export function editRequestSchema(limits: Limits = DEFAULT_LIMITS) {
       webhook_events_filter: WebhookEventsFilterSchema.optional(),
       metadata: metadataSchema(limits).optional(),
     })
-    .check((ctx) => {
-      const { operations, drags, editable_mask: editableMask } = ctx.value;
-      if (operations === undefined && drags === undefined) {
-        report(ctx, 'required', ['operations'], 'is required (or give drags instead)');
-      }
-      if (operations !== undefined && drags !== undefined) {
-        report(
-          ctx,
-          'conflicting_fields',
-          ['drags'],
-          'cannot be given together with operations; use exactly one',
-        );
-      }
-      if (editableMask !== undefined && drags === undefined) {
-        report(
-          ctx,
-          'field_not_allowed',
-          ['editable_mask'],
-          'is used with drags only; operations compute their own',
-        );
-      }
-    })
+    .check(
+      crossFieldCheck((ctx) => {
+        const { operations, drags, editable_mask: editableMask } = ctx.value;
+        if (operations === undefined && drags === undefined) {
+          report(ctx, 'required', ['operations'], 'is required (or give drags instead)');
+        }
+        if (operations !== undefined && drags !== undefined) {
+          report(
+            ctx,
+            'conflicting_fields',
+            ['drags'],
+            'cannot be given together with operations; use exactly one',
+          );
+        }
+        if (editableMask !== undefined && drags === undefined) {
+          report(
+            ctx,
+            'field_not_allowed',
+            ['editable_mask'],
+            'is used with drags only; operations compute their own',
+          );
+        }
+      }),
+    )
     .meta({
       title: 'EditRequest',
       description: 'One drag edit of one image.',

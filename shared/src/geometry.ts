@@ -18,15 +18,12 @@ export function distinctRing(polygon: readonly Point[]): Point[] {
   return ring;
 }
 
-/** Unsigned area by the shoelace formula. */
-export function polygonArea(polygon: readonly Point[]): number {
-  let twiceArea = 0;
-  for (let i = 0; i < polygon.length; i++) {
-    const [x0, y0] = polygon[i]!;
-    const [x1, y1] = polygon[(i + 1) % polygon.length]!;
-    twiceArea += x0 * y1 - x1 * y0;
-  }
-  return Math.abs(twiceArea) / 2;
+/** Whether all vertices lie on one line (fewer than 3 distinct ones included): no area at all. */
+export function isCollinear(ring: readonly Point[]): boolean {
+  const [first] = ring;
+  const second = ring.find((point) => first && (point[0] !== first[0] || point[1] !== first[1]));
+  if (!first || !second) return true;
+  return ring.every((point) => orientation(first, second, point) === 0);
 }
 
 /** Sign of the turn a -> b -> c: 1 left, -1 right, 0 collinear. */

@@ -15,7 +15,7 @@ import {
   SIGNATURE_BYTES,
   sniffImageFormat,
 } from './image-info.ts';
-import { report } from './issues.ts';
+import { crossFieldCheck, report } from './issues.ts';
 import type { Limits } from './limits.ts';
 
 export const ALLOWED_MEDIA_TYPES = IMAGE_FORMATS.map((format) => MEDIA_TYPES[format]);
@@ -114,34 +114,36 @@ export function imageRefSchema(limits: Limits) {
         })
         .optional(),
     })
-    .check((ctx) => {
-      const given = SOURCE_KEYS.filter((key) => ctx.value[key] !== undefined);
-      if (given.length === 0) {
-        report(ctx, 'required', [], `needs exactly one of ${describeSources()}`);
-      } else if (given.length > 1) {
-        report(
-          ctx,
-          'conflicting_fields',
-          [given[1]!],
-          `cannot be given together with ${given[0]}; use exactly one of ${describeSources()}`,
-        );
-      }
-      const declared = ctx.value.content_type;
-      const dataUri = ctx.value.data === undefined ? undefined : parseDataUri(ctx.value.data);
-      if (
-        declared &&
-        dataUri &&
-        formatOfMediaType(declared) &&
-        declared.toLowerCase() !== dataUri.mediaType
-      ) {
-        report(
-          ctx,
-          'media_type_mismatch',
-          ['content_type'],
-          `declares ${declared} but the data URI says ${dataUri.mediaType}`,
-        );
-      }
-    })
+    .check(
+      crossFieldCheck((ctx) => {
+        const given = SOURCE_KEYS.filter((key) => ctx.value[key] !== undefined);
+        if (given.length === 0) {
+          report(ctx, 'required', [], `needs exactly one of ${describeSources()}`);
+        } else if (given.length > 1) {
+          report(
+            ctx,
+            'conflicting_fields',
+            [given[1]!],
+            `cannot be given together with ${given[0]}; use exactly one of ${describeSources()}`,
+          );
+        }
+        const declared = ctx.value.content_type;
+        const dataUri = ctx.value.data === undefined ? undefined : parseDataUri(ctx.value.data);
+        if (
+          declared &&
+          dataUri &&
+          formatOfMediaType(declared) &&
+          declared.toLowerCase() !== dataUri.mediaType
+        ) {
+          report(
+            ctx,
+            'media_type_mismatch',
+            ['content_type'],
+            `declares ${declared} but the data URI says ${dataUri.mediaType}`,
+          );
+        }
+      }),
+    )
     .meta({
       title: 'ImageRef',
       description: 'An image: exactly one of upload, url, data.',

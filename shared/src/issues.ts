@@ -25,6 +25,16 @@ export function report(ctx: IssueSink, code: ErrorCode, path: Path, reason: stri
   ctx.issues.push(issue);
 }
 
+/**
+ * Wraps a check that relates several fields of an object so it runs only when the object
+ * has no issue yet: comparing fields that are themselves invalid would only add noise.
+ */
+export function crossFieldCheck<T>(check: (ctx: { readonly value: T; readonly issues: unknown[] }) => void) {
+  return (ctx: { readonly value: T; readonly issues: unknown[] }): void => {
+    if (ctx.issues.length === 0) check(ctx);
+  };
+}
+
 /** Reports every repeat of an earlier item of a list (JSON Schema's uniqueItems, with a path). */
 export function reportDuplicates(
   ctx: { readonly value: readonly unknown[]; readonly issues: unknown[] },

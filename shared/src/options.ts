@@ -3,7 +3,7 @@
  * Names match the keys of `Settings` in presets.ts, which a preset fills completely.
  */
 import { z } from 'zod';
-import { report, reportDuplicates } from './issues.ts';
+import { crossFieldCheck, report, reportDuplicates } from './issues.ts';
 import { OPTION_RANGES, type Range } from './limits.ts';
 import { BACKGROUND_LATENTS, DEFAULT_PRESET, OUTPUT_FORMATS, PRESET_NAMES, PRESETS } from './presets.ts';
 
@@ -77,18 +77,20 @@ export const EditOptionsSchema = z
     ),
   })
   .partial()
-  .check((ctx) => {
-    const preset = PRESETS[ctx.value.preset ?? DEFAULT_PRESET];
-    const steps = ctx.value.steps ?? preset.steps;
-    const skipSteps = ctx.value.skip_steps ?? preset.skip_steps;
-    if (skipSteps >= steps) {
-      report(ctx, 'out_of_range', ['skip_steps'], `must be less than steps (${steps}), got ${skipSteps}`);
-    }
-    const format = ctx.value.output_format ?? preset.output_format;
-    if (ctx.value.output_quality !== undefined && format === 'png') {
-      report(ctx, 'field_not_allowed', ['output_quality'], 'applies to jpeg and webp output only');
-    }
-  })
+  .check(
+    crossFieldCheck((ctx) => {
+      const preset = PRESETS[ctx.value.preset ?? DEFAULT_PRESET];
+      const steps = ctx.value.steps ?? preset.steps;
+      const skipSteps = ctx.value.skip_steps ?? preset.skip_steps;
+      if (skipSteps >= steps) {
+        report(ctx, 'out_of_range', ['skip_steps'], `must be less than steps (${steps}), got ${skipSteps}`);
+      }
+      const format = ctx.value.output_format ?? preset.output_format;
+      if (ctx.value.output_quality !== undefined && format === 'png') {
+        report(ctx, 'field_not_allowed', ['output_quality'], 'applies to jpeg and webp output only');
+      }
+    }),
+  )
   .meta({ title: 'EditOptions', description: 'Preset and overrides; omitted values come from the preset.' });
 
 export type EditOptions = z.infer<typeof EditOptionsSchema>;

@@ -2,9 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   distinctRing,
   findSelfIntersection,
+  isCollinear,
   isInsideImage,
   type Point,
-  polygonArea,
   segmentsIntersect,
 } from '../src/geometry.ts';
 
@@ -16,23 +16,23 @@ const square: Point[] = [
 ];
 
 describe('polygons', () => {
-  it('computes the shoelace area in either winding', () => {
-    expect(polygonArea(square)).toBe(16);
-    expect(polygonArea([...square].reverse())).toBe(16);
+  it('calls a ring without area collinear', () => {
+    expect(isCollinear(square)).toBe(false);
     expect(
-      polygonArea([
-        [0, 0],
-        [3, 0],
-        [0, 2],
-      ]),
-    ).toBe(3);
-    expect(
-      polygonArea([
+      isCollinear([
         [0, 0],
         [1, 1],
         [2, 2],
+        [0.5, 0.5],
       ]),
-    ).toBe(0);
+    ).toBe(true);
+    expect(
+      isCollinear([
+        [3, 3],
+        [3, 3],
+      ]),
+    ).toBe(true);
+    expect(isCollinear([])).toBe(true);
   });
 
   it('drops repeated and closing vertices', () => {
