@@ -8,7 +8,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BinaryMask, Point } from './binary-mask.ts';
 import { SampleFormatError } from './errors.ts';
-import { PICKLE_LIMITS, PickleTuple, type PickleValue, pickle, unpickle } from './pickle.ts';
+import { isNumpyArray, PICKLE_LIMITS, PickleTuple, type PickleValue, pickle, unpickle } from './pickle.ts';
 import { type EncodedImage, readPngImage, readSampleFile, SAMPLE_FILE_LIMITS } from './sample-files.ts';
 
 export const DRAGBENCH_FILES = {
@@ -109,7 +109,7 @@ export async function readDragBenchSample(
     drags.push({ handle: parsed[i] as Point, target: parsed[i + 1] as Point });
 
   const mask = metadata.get('mask');
-  if (mask === undefined || mask === null || typeof mask !== 'object' || !('kind' in mask)) {
+  if (!isNumpyArray(mask)) {
     throw invalid('mask', `is ${describe(mask)}, expected a numpy array`);
   }
   const expectedShape = `(${image.height}, ${image.width})`;
@@ -175,6 +175,6 @@ function describe(value: PickleValue | undefined): string {
   if (value instanceof PickleTuple) return `a tuple of ${value.items.length}`;
   if (value instanceof Map) return 'a dict';
   if (value instanceof Uint8Array) return 'bytes';
-  if (typeof value === 'object') return `a ${value.dtype} array`;
+  if (isNumpyArray(value)) return `a ${value.dtype} array`;
   return `${typeof value === 'string' ? 'the str' : `the ${typeof value}`} ${JSON.stringify(value).slice(0, 40)}`;
 }

@@ -51,6 +51,10 @@ export type PickleValue =
   | PickleDict
   | NumpyArray;
 
+export function isNumpyArray(value: PickleValue | undefined): value is NumpyArray {
+  return typeof value === 'object' && value !== null && 'kind' in value && value.kind === 'ndarray';
+}
+
 /** numpy's type code (as in `dtype('u1')`) for each accepted dtype. */
 const DTYPE_CODES: Record<NumpyDtype, string> = { uint8: 'u1', int8: 'i1', bool: 'b1' };
 

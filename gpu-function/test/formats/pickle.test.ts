@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { SampleFormatError } from '../../src/formats/errors.ts';
 import {
   type NumpyArray,
+  PICKLE_LIMITS,
   PickleTuple,
   type PickleValue,
   pickle,
@@ -146,6 +147,15 @@ describe('unpickle', () => {
     expect(pickleError(Uint8Array.of(...protocol4(0x4e), 0)).message).toContain(
       '1 unexpected bytes after STOP',
     );
+  });
+
+  it('enforces its documented limits on size and nesting', () => {
+    const oversized = pickleError(new Uint8Array(PICKLE_LIMITS.maxBytes + 1));
+    expect(oversized.message).toBe(
+      `pickle_unsupported: meta.pkl at byte 0: pickle is ${64 * 1024 * 1024 + 1} bytes, over the limit of ${64 * 1024 * 1024}`,
+    );
+    const deep = pickleError(protocol4(...new Array(PICKLE_LIMITS.maxMarkDepth + 1).fill(0x28)));
+    expect(deep.message).toBe('pickle_unsupported: meta.pkl at byte 66: MARKs nested deeper than 64');
   });
 
   it('refuses stack underflow and a bare numpy global as a value', () => {

@@ -162,6 +162,14 @@ describe('ReD Bench samples', () => {
     expect((await readError(dir)).message).toContain('operation.png: mask is 40x31, the image is 40x30');
   });
 
+  it('rejects an instruction.json over the 1 MiB limit before parsing it', async () => {
+    const dir = await writtenFolder();
+    await writeFile(join(dir, REDBENCH_FILES.instruction), ' '.repeat(1024 * 1024 + 1));
+    const error = await readError(dir);
+    expect(error.code).toBe('sample_unreadable');
+    expect(error.message).toContain('instruction.json: file is 1048577 bytes, over the limit of 1048576');
+  });
+
   it('rejects a file that is not JSON', async () => {
     const dir = await writtenFolder();
     await writeFile(join(dir, REDBENCH_FILES.instruction), '{"region_operations": ');
