@@ -194,7 +194,10 @@ class InstructionReader {
         throw this.invalid(path, `key "${key}" is out of sequence, expected "${i}" (keys count up from "0")`);
       const operation = this.object(operations[key], path, OPERATION_KEYS);
       const taskName = operation.task;
-      const task = typeof taskName === 'string' ? REDBENCH_TASKS[taskName] : undefined;
+      const task =
+        typeof taskName === 'string' && Object.hasOwn(REDBENCH_TASKS, taskName)
+          ? REDBENCH_TASKS[taskName]
+          : undefined;
       if (task === undefined) {
         throw this.invalid(
           `${path}.task`,

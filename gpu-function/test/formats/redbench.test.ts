@@ -187,6 +187,13 @@ describe('ReD Bench samples', () => {
       '$.region_operations["0"].task: is "scaling", expected one of transformation, deformation, rotation',
     ],
     [
+      'a task named like an Object method',
+      (i) => {
+        i.region_operations['0'].task = 'constructor';
+      },
+      '$.region_operations["0"].task: is "constructor", expected one of transformation, deformation, rotation',
+    ],
+    [
       'a rotation without anchor',
       (i) => {
         i.region_operations['1'].anchors = null;
