@@ -3,9 +3,9 @@ import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { convertBytes } from './dtype.ts';
+import { convertBytes, type SafetensorsDtype } from './dtype.ts';
 import type { WeightsErrorCode } from './errors.ts';
-import { openSafetensors, type TensorToWrite, writeSafetensors } from './safetensors.ts';
+import { MAX_READ_BYTES, openSafetensors, type TensorToWrite, writeSafetensors } from './safetensors.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -28,10 +28,10 @@ function* chunked(bytes: Uint8Array, size: number): Generator<Uint8Array> {
   for (let at = 0; at < bytes.byteLength; at += size) yield bytes.subarray(at, at + size);
 }
 
-/** A tensor per float dtype, 3x5 elements of distinct values. */
+/** A 3x5 tensor per float dtype, plus an empty, a scalar and an I64 tensor. */
 function sampleTensors(): {
   name: string;
-  dtype: 'F32' | 'F16' | 'BF16';
+  dtype: SafetensorsDtype;
   shape: number[];
   bytes: Uint8Array;
 }[] {
@@ -42,6 +42,8 @@ function sampleTensors(): {
     { name: 'blocks.0.proj', dtype: 'BF16', shape: [3, 5], bytes: convertBytes(values, 'F32', 'BF16') },
     { name: 'empty', dtype: 'F32', shape: [0, 4], bytes: new Uint8Array(0) },
     { name: 'scalar', dtype: 'BF16', shape: [], bytes: new Uint8Array([0x80, 0x3f]) },
+    // Non-float dtypes read and write as bytes (they only refuse conversion).
+    { name: 'positions', dtype: 'I64', shape: [2], bytes: new Uint8Array(BigInt64Array.of(-1n, 7n).buffer) },
   ];
 }
 
@@ -293,6 +295,20 @@ describe('safetensors reader rejects corrupt, truncated and lying files', () => 
       header_out_of_bounds: headerEnd - 8,
       file_truncated: whole.byteLength - headerEnd,
     });
+  });
+
+  it('refuses read() of a tensor above MAX_READ_BYTES but streams it', async () => {
+    // A sparse file: the header is real, the 257 MiB of zeros take no disk space.
+    const path = join(dir, 'sparse.safetensors');
+    const bytes = MAX_READ_BYTES + 1024 * 1024;
+    const file = craft(`{"huge":${entry('U8', [bytes], [0, bytes])}}`);
+    await writeFile(path, file);
+    await truncate(path, file.byteLength + bytes);
+    const opened = await openSafetensors(path);
+    await expect(opened.read('huge')).rejects.toMatchObject({ code: 'tensor_too_large', tensor: 'huge' });
+    const first = await opened.stream('huge', 1000).next();
+    expect(first.value).toEqual(new Uint8Array(1000));
+    await opened.close();
   });
 
   it('fails reads on unknown tensors, bad chunk sizes, missing files and files that shrank', async () => {
