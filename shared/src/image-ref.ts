@@ -15,7 +15,7 @@ import {
   SIGNATURE_BYTES,
   sniffImageFormat,
 } from './image-info.ts';
-import { crossFieldCheck, report } from './issues.ts';
+import { type CheckContext, crossFieldCheck, report } from './issues.ts';
 import type { Limits } from './limits.ts';
 
 export const ALLOWED_MEDIA_TYPES = IMAGE_FORMATS.map((format) => MEDIA_TYPES[format]);
@@ -67,8 +67,15 @@ export function inlineImageInfo(ref: ImageRef): ImageInfo | undefined {
   );
 }
 
-function describeSources(): string {
-  return SOURCE_KEYS.join(', ');
+const SOURCES_TEXT = SOURCE_KEYS.join(', ');
+
+function reportUnsupported(ctx: CheckContext<string>, mediaType: string): void {
+  report(
+    ctx,
+    'unsupported_media_type',
+    [],
+    `"${mediaType}" is not supported; use one of ${ALLOWED_MEDIA_TYPES.join(', ')}`,
+  );
 }
 
 /** The image reference schema under the given limits. */
@@ -99,14 +106,7 @@ export function imageRefSchema(limits: Limits) {
       content_type: z
         .string()
         .check((ctx) => {
-          if (!formatOfMediaType(ctx.value)) {
-            report(
-              ctx,
-              'unsupported_media_type',
-              [],
-              `"${ctx.value}" is not supported; use one of ${ALLOWED_MEDIA_TYPES.join(', ')}`,
-            );
-          }
+          if (!formatOfMediaType(ctx.value)) reportUnsupported(ctx, ctx.value);
         })
         .meta({
           description: 'Media type the caller declares; checked against the bytes.',
@@ -118,23 +118,18 @@ export function imageRefSchema(limits: Limits) {
       crossFieldCheck((ctx) => {
         const given = SOURCE_KEYS.filter((key) => ctx.value[key] !== undefined);
         if (given.length === 0) {
-          report(ctx, 'required', [], `needs exactly one of ${describeSources()}`);
+          report(ctx, 'required', [], `needs exactly one of ${SOURCES_TEXT}`);
         } else if (given.length > 1) {
           report(
             ctx,
             'conflicting_fields',
             [given[1]!],
-            `cannot be given together with ${given[0]}; use exactly one of ${describeSources()}`,
+            `cannot be given together with ${given[0]}; use exactly one of ${SOURCES_TEXT}`,
           );
         }
         const declared = ctx.value.content_type;
         const dataUri = ctx.value.data === undefined ? undefined : parseDataUri(ctx.value.data);
-        if (
-          declared &&
-          dataUri &&
-          formatOfMediaType(declared) &&
-          declared.toLowerCase() !== dataUri.mediaType
-        ) {
+        if (declared && dataUri && declared.toLowerCase() !== dataUri.mediaType) {
           report(
             ctx,
             'media_type_mismatch',
@@ -153,12 +148,7 @@ export function imageRefSchema(limits: Limits) {
 
 export type ImageRef = z.infer<ReturnType<typeof imageRefSchema>>;
 
-interface StringCheck {
-  readonly value: string;
-  readonly issues: unknown[];
-}
-
-function checkDataUri(ctx: StringCheck, limits: Limits): void {
+function checkDataUri(ctx: CheckContext<string>, limits: Limits): void {
   const dataUri = parseDataUri(ctx.value);
   if (!dataUri) {
     report(ctx, 'invalid_value', [], 'must be a base64 data URI such as data:image/png;base64,...');
@@ -166,12 +156,7 @@ function checkDataUri(ctx: StringCheck, limits: Limits): void {
   }
   const format = formatOfMediaType(dataUri.mediaType);
   if (!format) {
-    report(
-      ctx,
-      'unsupported_media_type',
-      [],
-      `"${dataUri.mediaType}" is not supported; use one of ${ALLOWED_MEDIA_TYPES.join(', ')}`,
-    );
+    reportUnsupported(ctx, dataUri.mediaType);
     return;
   }
   if (!BASE64.test(dataUri.base64) || dataUri.base64.length % 4 !== 0) {

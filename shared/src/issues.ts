@@ -7,14 +7,14 @@
 import type { z } from 'zod';
 import { type ContractError, contractError, ERROR_CODES, type ErrorCode, type Path } from './errors.ts';
 
-/** The part of a zod check context that `report` writes to. */
-interface IssueSink {
-  readonly value: unknown;
+/** The part of a zod check context (`schema.check(ctx => ...)`) that the checks here use. */
+export interface CheckContext<T> {
+  readonly value: T;
   readonly issues: unknown[];
 }
 
 /** Records a problem with a contract-specific code at `path` (relative to the checked value). */
-export function report(ctx: IssueSink, code: ErrorCode, path: Path, reason: string): void {
+export function report(ctx: CheckContext<unknown>, code: ErrorCode, path: Path, reason: string): void {
   const issue: z.core.$ZodRawIssue = {
     code: 'custom',
     input: ctx.value,
@@ -29,17 +29,14 @@ export function report(ctx: IssueSink, code: ErrorCode, path: Path, reason: stri
  * Wraps a check that relates several fields of an object so it runs only when the object
  * has no issue yet: comparing fields that are themselves invalid would only add noise.
  */
-export function crossFieldCheck<T>(check: (ctx: { readonly value: T; readonly issues: unknown[] }) => void) {
-  return (ctx: { readonly value: T; readonly issues: unknown[] }): void => {
+export function crossFieldCheck<T>(check: (ctx: CheckContext<T>) => void) {
+  return (ctx: CheckContext<T>): void => {
     if (ctx.issues.length === 0) check(ctx);
   };
 }
 
 /** Reports every repeat of an earlier item of a list (JSON Schema's uniqueItems, with a path). */
-export function reportDuplicates(
-  ctx: { readonly value: readonly unknown[]; readonly issues: unknown[] },
-  what: string,
-): void {
+export function reportDuplicates(ctx: CheckContext<readonly unknown[]>, what: string): void {
   const seen = new Set<unknown>();
   ctx.value.forEach((item, index) => {
     if (seen.has(item))
@@ -85,8 +82,10 @@ function fromZodIssue(issue: z.core.$ZodIssue): ContractError[] {
     case 'invalid_type':
       // JSON has no undefined: an undefined input is an absent key (`validate` reports inputs).
       if (issue.input === undefined) return [contractError('required', path, 'is required')];
-      if (typeof issue.input === 'number')
+      // zod reports Infinity and NaN as a number of the wrong type.
+      if (issue.expected === 'number' && typeof issue.input === 'number') {
         return [contractError('invalid_type', path, 'must be a finite number')];
+      }
       return [contractError('invalid_type', path, `must be ${describeExpected(issue.expected)}`)];
     case 'invalid_value':
       return [

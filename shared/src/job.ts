@@ -69,11 +69,12 @@ export const JobOutputSchema = z
 export type JobOutput = z.infer<typeof JobOutputSchema>;
 
 export const JobMetricsSchema = z
-  .looseObject({
+  .object({
     predict_time: z.number().min(0).optional().meta({ description: 'Seconds the GPU worked on the edit.' }),
     total_time: z.number().min(0).optional().meta({ description: 'Seconds from creation to completion.' }),
     peak_memory_bytes: z.number().int().min(0).optional(),
   })
+  .catchall(z.number())
   .meta({ title: 'JobMetrics', description: 'Measurements; more numeric keys may appear.' });
 
 export const JobSchema = z

@@ -41,18 +41,17 @@ function jpegSegment(marker: number, payload: number[]): number[] {
   return [0xff, marker, ...u16be(payload.length + 2), ...payload];
 }
 
-/** SOI, an APP1 block of `exifBytes`, a DHT table, then the frame header (SOF0 or SOF2). */
+/** SOI, APP1 blocks holding `exifBytes` in all, a DHT table, then the frame header (SOF0 or SOF2). */
 export function jpegHeader(
   width: number,
   height: number,
   options: { exifBytes?: number; progressive?: boolean } = {},
 ): Uint8Array {
-  const app1 = jpegSegment(0xe1, [
-    ...ascii('Exif'),
-    0,
-    0,
-    ...new Array<number>(options.exifBytes ?? 0).fill(7),
-  ]);
+  const app1: number[] = [];
+  // A segment length is 16 bits, so large metadata spans several segments.
+  for (let left = options.exifBytes ?? 0; left > 0; left -= 60_000) {
+    app1.push(...jpegSegment(0xe1, new Array<number>(Math.min(left, 60_000)).fill(7)));
+  }
   const dht = jpegSegment(0xc4, [0x00, ...new Array<number>(16).fill(0)]);
   const sof = jpegSegment(options.progressive ? 0xc2 : 0xc0, [
     8,
