@@ -42,7 +42,7 @@ export function resample(
   const { width, height, channels } = source;
   const pixels = outWidth * outHeight;
   const taps = new Int32Array(pixels * 4);
-  const weights = new Float32Array(pixels * 4);
+  const weights = new Float64Array(pixels * 4);
   for (let y = 0; y < outHeight; y++) {
     for (let x = 0; x < outWidth; x++) {
       let [sx, sy] = sourceOf(x, y);
@@ -55,19 +55,10 @@ export function resample(
       const fx = sx - x0;
       const fy = sy - y0;
       const base = (y * outWidth + x) * 4;
-      const corners = [
-        [x0, y0, (1 - fx) * (1 - fy)],
-        [x0 + 1, y0, fx * (1 - fy)],
-        [x0, y0 + 1, (1 - fx) * fy],
-        [x0 + 1, y0 + 1, fx * fy],
-      ] as const;
-      for (let k = 0; k < 4; k++) {
-        const [cx, cy, w] = corners[k]!;
-        const inside = cx >= 0 && cx < width && cy >= 0 && cy < height;
-        // A zero-weight tap may fall one past the edge under border padding; point it anywhere valid.
-        taps[base + k] = inside ? cy * width + cx : 0;
-        weights[base + k] = inside ? w : 0;
-      }
+      setTap(taps, weights, base, x0, y0, (1 - fx) * (1 - fy), width, height);
+      setTap(taps, weights, base + 1, x0 + 1, y0, fx * (1 - fy), width, height);
+      setTap(taps, weights, base + 2, x0, y0 + 1, (1 - fx) * fy, width, height);
+      setTap(taps, weights, base + 3, x0 + 1, y0 + 1, fx * fy, width, height);
     }
   }
   const out = createPlanes(channels, outHeight, outWidth);
@@ -85,6 +76,25 @@ export function resample(
     }
   }
   return out;
+}
+
+/**
+ * One bilinear tap. Taps outside the image get weight 0 (zeros padding); under border padding
+ * only zero-weight taps can fall one past the edge. Either way the index points anywhere valid.
+ */
+function setTap(
+  taps: Int32Array,
+  weights: Float64Array,
+  slot: number,
+  x: number,
+  y: number,
+  weight: number,
+  width: number,
+  height: number,
+): void {
+  const inside = x >= 0 && x < width && y >= 0 && y < height;
+  taps[slot] = inside ? y * width + x : 0;
+  weights[slot] = inside ? weight : 0;
 }
 
 /** Bilinear resize with half-pixel centres (torch interpolate, align_corners=False). */
