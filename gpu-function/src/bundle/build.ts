@@ -2,11 +2,19 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertCheckpoint } from '../flux/checkpoint-check.ts';
 import { autoEncoderCheckpointKeys, fluxCheckpointKeys, type ParamSpec } from '../flux/checkpoint-keys.ts';
-import { type AutoEncoderConfig, autoEncoderConfigs, type FluxConfig, fluxConfigs } from '../flux/config.ts';
+import {
+  type AutoEncoderConfig,
+  autoEncoderConfigs,
+  autoEncoderDownscale,
+  type FluxConfig,
+  fluxConfigs,
+} from '../flux/config.ts';
+import { buildDragStepGraph } from '../flux/drag-step.ts';
 import { FluxModelError } from '../flux/errors.ts';
 import { buildFeatureGraph } from '../flux/features.ts';
 import type { WeightOptions } from '../flux/param-binder.ts';
 import { buildVelocityGraph, type TokenGrid } from '../flux/transformer.ts';
+import { buildDecoderGraph, buildEncoderGraph } from '../flux/vae.ts';
 import { type CheckpointSource, generatedCheckpoint, openCheckpoint } from './checkpoint-source.ts';
 import { BundleError } from './errors.ts';
 import type { Licence, StorageDtype } from './manifest.ts';
@@ -47,20 +55,49 @@ export const FULL_SIZE_GRID: TokenGrid = { batch: 1, height: 32, width: 32, text
 /** 64x64 images for the tiny test config. */
 export const TINY_GRID: TokenGrid = { batch: 1, height: 4, width: 4, textTokens: 8 };
 
-/** The transformer variants every bundle carries (see flux/transformer.ts and flux/features.ts). */
+function bind(lookup: WeightLookup, stored: StorageDtype): WeightOptions {
+  return { source: (spec) => lookup(spec.name), stored };
+}
+
+/**
+ * The transformer variants every bundle carries (flux/transformer.ts, features.ts, drag-step.ts):
+ * the plain velocity, DragFlow's supervision features, and one drag step for a single region.
+ * K/V-injection and multi-region variants are built by the runtime from the weight index.
+ */
 export function transformerGraphs(config: FluxConfig, grid: TokenGrid): GraphPlan[] {
-  const weights = (lookup: WeightLookup, stored: StorageDtype): WeightOptions => ({
-    source: (spec) => lookup(spec.name),
-    stored,
-  });
   return [
     {
       name: 'velocity',
-      build: (lookup, stored) => buildVelocityGraph(config, { grid, weights: weights(lookup, stored) }),
+      build: (lookup, stored) => buildVelocityGraph(config, { grid, weights: bind(lookup, stored) }),
     },
     {
       name: 'features',
-      build: (lookup, stored) => buildFeatureGraph(config, { grid, weights: weights(lookup, stored) }),
+      build: (lookup, stored) => buildFeatureGraph(config, { grid, weights: bind(lookup, stored) }),
+    },
+    {
+      name: 'drag_step',
+      build: (lookup, stored) =>
+        buildDragStepGraph(config, { grid, regions: 1, weights: bind(lookup, stored) }),
+    },
+  ];
+}
+
+/** The autoencoder's encoder and decoder for images of the grid's size. */
+export function autoEncoderGraphs(config: AutoEncoderConfig, grid: TokenGrid): GraphPlan[] {
+  const pixelsPerToken = 2 * autoEncoderDownscale(config);
+  const size = {
+    batch: grid.batch,
+    height: grid.height * pixelsPerToken,
+    width: grid.width * pixelsPerToken,
+  };
+  return [
+    {
+      name: 'vae_encoder',
+      build: (lookup, stored) => buildEncoderGraph(config, { ...size, weights: bind(lookup, stored) }),
+    },
+    {
+      name: 'vae_decoder',
+      build: (lookup, stored) => buildDecoderGraph(config, { ...size, weights: bind(lookup, stored) }),
     },
   ];
 }
@@ -77,10 +114,10 @@ function refuseSource(file: string, error: unknown): never {
 }
 
 /** Checks a source's tensor names, shapes and dtypes against the model before any data is read. */
-function checkSource(source: CheckpointSource, what: string, expected: readonly ParamSpec[]): void {
+function checkSource(source: CheckpointSource, expected: readonly ParamSpec[]): void {
   const header = Object.fromEntries(source.tensors.map((t) => [t.name, { dtype: t.dtype, shape: t.shape }]));
   try {
-    assertCheckpoint(what, header, expected);
+    assertCheckpoint('its header', header, expected);
   } catch (error) {
     refuseSource(source.file, error);
   }
@@ -122,8 +159,8 @@ export async function buildCheckpointBundle(
   options: CheckpointBuildOptions = {},
 ): Promise<WriteResult> {
   try {
-    checkSource(transformer, transformer.file, fluxCheckpointKeys(spec.transformer));
-    checkSource(autoencoder, autoencoder.file, autoEncoderCheckpointKeys(spec.autoencoder));
+    checkSource(transformer, fluxCheckpointKeys(spec.transformer));
+    checkSource(autoencoder, autoEncoderCheckpointKeys(spec.autoencoder));
   } catch (error) {
     await transformer.close();
     await autoencoder.close();
@@ -137,7 +174,10 @@ export async function buildCheckpointBundle(
       { file: 'transformer.weights', source: transformer },
       { file: 'ae.weights', source: autoencoder },
     ],
-    graphs: transformerGraphs(spec.transformer, spec.grid),
+    graphs: [
+      ...transformerGraphs(spec.transformer, spec.grid),
+      ...autoEncoderGraphs(spec.autoencoder, spec.grid),
+    ],
     licence: spec.licence,
     origin: { kind: 'checkpoint' },
     generative_prior: true,
@@ -195,7 +235,7 @@ export async function buildRandomBundle(
       { file: 'transformer.weights', source: random('transformer', fluxCheckpointKeys(transformer)) },
       { file: 'ae.weights', source: random('ae', autoEncoderCheckpointKeys(autoencoder)) },
     ],
-    graphs: transformerGraphs(transformer, grid),
+    graphs: [...transformerGraphs(transformer, grid), ...autoEncoderGraphs(autoencoder, grid)],
     licence: {
       id: 'dragflow-random-weights',
       commercial_use: true,
