@@ -6,7 +6,7 @@ import { buildDragStepGraph, dragStepNames } from './drag-step.ts';
 import { FluxModelError } from './errors.ts';
 import { buildFeatureGraph } from './features.ts';
 import { transformerFeeds } from './feeds.ts';
-import { randomSource, randomWeights } from './reference-flux.test-helper.ts';
+import { randomArray, randomSource, randomWeights } from './reference-flux.test-helper.ts';
 import { imagePositionIds, textPositionIds } from './rope.ts';
 import { DRAGFLOW_KV_BLOCKS, names, type TokenGrid } from './transformer.ts';
 
@@ -15,7 +15,7 @@ const grid: TokenGrid = { batch: 1, height: 2, width: 3, textTokens: 4 };
 const weights = randomWeights(fluxCheckpointKeys(tiny), 21);
 const source = (spec: { name: string }) => weights.get(spec.name);
 const random = randomSource(99);
-const array = (length: number) => Float32Array.from({ length }, () => 2 * random());
+const array = (length: number) => randomArray(random, length);
 
 const call = {
   img: array(6 * tiny.inChannels),

@@ -47,6 +47,21 @@ export function randomWeights(specs: readonly ParamSpec[], seed: number): Map<st
   return weights;
 }
 
+/** Random values in [-1, 1). */
+export function randomArray(random: () => number, length: number): Float32Array {
+  return Float32Array.from({ length }, () => 2 * random());
+}
+
+/** Largest |actual - expected| relative to the largest |expected|. */
+export function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  let scale = 0;
+  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
+  let worst = 0;
+  for (let i = 0; i < expected.length; i++)
+    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
+  return worst;
+}
+
 export function toRows(data: Float32Array, rows: number, cols: number): Rows {
   return Array.from({ length: rows }, (_, r) => Array.from(data.subarray(r * cols, (r + 1) * cols)));
 }

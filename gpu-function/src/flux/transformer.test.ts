@@ -5,7 +5,14 @@ import { type FluxConfig, fluxConfigs } from './config.ts';
 import { FluxModelError } from './errors.ts';
 import { buildFeatureGraph } from './features.ts';
 import { transformerFeeds } from './feeds.ts';
-import { randomSource, randomWeights, referenceFlux, toRows } from './reference-flux.test-helper.ts';
+import {
+  maxRelativeError,
+  randomArray,
+  randomSource,
+  randomWeights,
+  referenceFlux,
+  toRows,
+} from './reference-flux.test-helper.ts';
 import { imagePositionIds, textPositionIds } from './rope.ts';
 import { buildVelocityGraph, DRAGFLOW_KV_BLOCKS, names, type TokenGrid } from './transformer.ts';
 
@@ -13,10 +20,6 @@ const tiny = fluxConfigs.tiny;
 const grid: TokenGrid = { batch: 1, height: 2, width: 3, textTokens: 4 };
 const weights = randomWeights(fluxCheckpointKeys(tiny), 7);
 const source = (spec: { name: string }) => weights.get(spec.name);
-
-function randomArray(random: () => number, length: number): Float32Array {
-  return Float32Array.from({ length }, () => 2 * random());
-}
 
 function tinyCall(seed: number, config: FluxConfig = tiny) {
   const random = randomSource(seed);
@@ -30,15 +33,6 @@ function tinyCall(seed: number, config: FluxConfig = tiny) {
     y: randomArray(random, config.vecInDim),
     ...(config.guidanceEmbed ? { guidance: [3.5] } : {}),
   };
-}
-
-function maxRelativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  let worst = 0;
-  let scale = 0;
-  for (let i = 0; i < expected.length; i++) scale = Math.max(scale, Math.abs(expected[i]!));
-  for (let i = 0; i < expected.length; i++)
-    worst = Math.max(worst, Math.abs(actual[i]! - expected[i]!) / scale);
-  return worst;
 }
 
 describe('velocity graph', () => {

@@ -3,7 +3,7 @@ import { createSession } from '../graph/session.ts';
 import { autoEncoderCheckpointKeys } from './checkpoint-keys.ts';
 import { type AutoEncoderConfig, autoEncoderConfigs } from './config.ts';
 import { FluxModelError } from './errors.ts';
-import { randomSource, randomWeights } from './reference-flux.test-helper.ts';
+import { maxRelativeError, randomArray, randomSource, randomWeights } from './reference-flux.test-helper.ts';
 import { buildDecoderGraph, buildEncoderGraph, vaeNames } from './vae.ts';
 
 /** A feature map [C][H][W] in plain numbers. */
@@ -128,11 +128,6 @@ function toMap(data: Float32Array, c: number, h: number, w: number): Map3 {
   );
 }
 
-function maxRelativeError(actual: ArrayLike<number>, expected: number[]): number {
-  const scale = Math.max(...expected.map(Math.abs));
-  return Math.max(...expected.map((e, i) => Math.abs(actual[i]! - e) / scale));
-}
-
 describe('autoencoder graphs', () => {
   const config = autoEncoderConfigs['tiny-ae'];
   const weights = randomWeights(autoEncoderCheckpointKeys(config), 3);
@@ -141,7 +136,7 @@ describe('autoencoder graphs', () => {
 
   it('encode and decode match a plain-TS reference on random tiny weights', async () => {
     const random = randomSource(17);
-    const image = Float32Array.from({ length: 3 * 16 * 24 }, () => 2 * random());
+    const image = randomArray(random, 3 * 16 * 24);
     const encoder = buildEncoderGraph(config, { batch: 1, height: 16, width: 24, weights: { source } });
     const latent = (await (await createSession(encoder))({ [vaeNames.image]: image }))[vaeNames.latent]!;
     expect(latent.dims).toEqual([1, 4, 8, 12]);
