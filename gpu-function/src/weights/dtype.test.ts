@@ -14,6 +14,8 @@ import { WeightsError } from './errors.ts';
 
 const bitsOf = (value: number): number => new Uint32Array(Float32Array.of(value).buffer)[0]!;
 const f32FromBits = (bits: number): number => new Float32Array(Uint32Array.of(bits).buffer)[0]!;
+/** Test titles show bit patterns in hex. */
+const hex = (bits: number) => `0x${bits.toString(16).padStart(4, '0')}`;
 const toF16 = (value: number): number => f32BitsToF16Bits(bitsOf(value));
 const fromF16 = (half: number): number => f32FromBits(f16BitsToF32Bits(half));
 
@@ -33,27 +35,31 @@ function* split(bytes: Uint8Array, sizes: readonly number[]): Generator<Uint8Arr
 }
 
 describe('f32 -> f16', () => {
-  it.each([
-    [1.0, 0x3c00],
-    [-2.5, 0xc100],
-    [65504, 0x7bff], // largest finite
-    [65519, 0x7bff], // just under the tie with 65536
-    [65520, 0x7c00], // tie between 65504 (odd) and 65536 (even, overflows) -> +Inf
-    [2 ** -14, 0x0400], // smallest normal
-    [2 ** -24, 0x0001], // smallest subnormal
-    [1023 * 2 ** -24, 0x03ff], // largest subnormal
-    [2 ** -25, 0x0000], // tie between 0 (even) and 2^-24 -> 0
-    [1.5 * 2 ** -25, 0x0001], // above the tie -> 2^-24
-    [3 * 2 ** -25, 0x0002], // tie between 1 and 2 ulps -> 2 (even)
-    [1 + 2 ** -11, 0x3c00], // tie -> even mantissa 0
-    [1 + 3 * 2 ** -11, 0x3c02], // tie -> even mantissa 2
-    [1 + 2 ** -11 + 2 ** -20, 0x3c01], // just above the tie
-    [-0, 0x8000],
-    [1e-45, 0x0000], // f32 subnormal underflows
-    [Number.POSITIVE_INFINITY, 0x7c00],
-    [Number.NEGATIVE_INFINITY, 0xfc00],
-    [1e10, 0x7c00],
-  ])('%d -> 0x%s', (value, expected) => {
+  it.each(
+    (
+      [
+        [1.0, 0x3c00],
+        [-2.5, 0xc100],
+        [65504, 0x7bff], // largest finite
+        [65519, 0x7bff], // just under the tie with 65536
+        [65520, 0x7c00], // tie between 65504 (odd) and 65536 (even, overflows) -> +Inf
+        [2 ** -14, 0x0400], // smallest normal
+        [2 ** -24, 0x0001], // smallest subnormal
+        [1023 * 2 ** -24, 0x03ff], // largest subnormal
+        [2 ** -25, 0x0000], // tie between 0 (even) and 2^-24 -> 0
+        [1.5 * 2 ** -25, 0x0001], // above the tie -> 2^-24
+        [3 * 2 ** -25, 0x0002], // tie between 1 and 2 ulps -> 2 (even)
+        [1 + 2 ** -11, 0x3c00], // tie -> even mantissa 0
+        [1 + 3 * 2 ** -11, 0x3c02], // tie -> even mantissa 2
+        [1 + 2 ** -11 + 2 ** -20, 0x3c01], // just above the tie
+        [-0, 0x8000],
+        [1e-45, 0x0000], // f32 subnormal underflows
+        [Number.POSITIVE_INFINITY, 0x7c00],
+        [Number.NEGATIVE_INFINITY, 0xfc00],
+        [1e10, 0x7c00],
+      ] as [number, number][]
+    ).map(([value, bits]) => [value, hex(bits), bits] as const),
+  )('%d -> %s', (value, _, expected) => {
     expect(toF16(value)).toBe(expected);
   });
 
@@ -84,17 +90,21 @@ describe('f32 -> f16', () => {
 });
 
 describe('f16 -> f32', () => {
-  it.each([
-    [0x3c00, 1.0],
-    [0xc100, -2.5],
-    [0x7bff, 65504],
-    [0x0001, 2 ** -24],
-    [0x03ff, 1023 * 2 ** -24],
-    [0x0400, 2 ** -14],
-    [0x7c00, Number.POSITIVE_INFINITY],
-    [0xfc00, Number.NEGATIVE_INFINITY],
-    [0x8000, -0],
-  ])('0x%s -> %d', (half, expected) => {
+  it.each(
+    (
+      [
+        [0x3c00, 1.0],
+        [0xc100, -2.5],
+        [0x7bff, 65504],
+        [0x0001, 2 ** -24],
+        [0x03ff, 1023 * 2 ** -24],
+        [0x0400, 2 ** -14],
+        [0x7c00, Number.POSITIVE_INFINITY],
+        [0xfc00, Number.NEGATIVE_INFINITY],
+        [0x8000, -0],
+      ] as [number, number][]
+    ).map(([half, value]) => [hex(half), value, half] as const),
+  )('%s -> %d', (_, expected, half) => {
     expect(Object.is(fromF16(half), expected)).toBe(true);
   });
 
@@ -116,24 +126,28 @@ describe('f16 -> f32', () => {
 });
 
 describe('f32 <-> bf16', () => {
-  it.each([
-    [0x3f800000, 0x3f80], // 1.0
-    [bitsOf(-2.5), 0xc020],
-    [0x3f808000, 0x3f80], // tie, lower half even -> down
-    [0x3f818000, 0x3f82], // tie, lower half odd -> up
-    [0x3f808001, 0x3f81], // above the tie
-    [0x3f807fff, 0x3f80], // below the tie
-    [0x7f7fffff, 0x7f80], // f32 max rounds to +Inf
-    [0x7f7f7fff, 0x7f7f],
-    [0x00000001, 0x0000], // smallest f32 subnormal rounds to 0
-    [0x00018000, 0x0002], // subnormal tie -> even
-    [0x7f800000, 0x7f80], // +Inf
-    [0xff800000, 0xff80], // -Inf
-    [0x80000000, 0x8000], // -0
-    [0x7fc00000, 0x7fc0], // quiet NaN
-    [0x7f800001, 0x7fc0], // signalling NaN with payload only in dropped bits stays NaN
-    [0xff800001, 0xffc0],
-  ])('0x%s -> 0x%s', (bits, expected) => {
+  it.each(
+    (
+      [
+        [0x3f800000, 0x3f80], // 1.0
+        [bitsOf(-2.5), 0xc020],
+        [0x3f808000, 0x3f80], // tie, lower half even -> down
+        [0x3f818000, 0x3f82], // tie, lower half odd -> up
+        [0x3f808001, 0x3f81], // above the tie
+        [0x3f807fff, 0x3f80], // below the tie
+        [0x7f7fffff, 0x7f80], // f32 max rounds to +Inf
+        [0x7f7f7fff, 0x7f7f],
+        [0x00000001, 0x0000], // smallest f32 subnormal rounds to 0
+        [0x00018000, 0x0002], // subnormal tie -> even
+        [0x7f800000, 0x7f80], // +Inf
+        [0xff800000, 0xff80], // -Inf
+        [0x80000000, 0x8000], // -0
+        [0x7fc00000, 0x7fc0], // quiet NaN
+        [0x7f800001, 0x7fc0], // signalling NaN with payload only in dropped bits stays NaN
+        [0xff800001, 0xffc0],
+      ] as [number, number][]
+    ).map(([bits, half]) => [bits.toString(16), hex(half), bits, half] as const),
+  )('0x%s -> %s', (_, __, bits, expected) => {
     expect(f32BitsToBf16Bits(bits)).toBe(expected);
   });
 
