@@ -249,7 +249,7 @@ export function editRequestSchema(limits: Limits = DEFAULT_LIMITS) {
     })
     .check(
       crossFieldCheck((ctx) => {
-        const { operations, drags, editable_mask: editableMask } = ctx.value;
+        const { operations, drags, editable_mask: editableMask, webhook } = ctx.value;
         if (operations === undefined && drags === undefined) {
           report(ctx, 'required', ['operations'], 'is required (or give drags instead)');
         }
@@ -269,12 +269,21 @@ export function editRequestSchema(limits: Limits = DEFAULT_LIMITS) {
             'is used with drags only; operations compute their own',
           );
         }
+        if (ctx.value.webhook_events_filter !== undefined && webhook === undefined) {
+          report(
+            ctx,
+            'field_not_allowed',
+            ['webhook_events_filter'],
+            'needs a webhook to deliver the events to',
+          );
+        }
       }),
     )
     .meta({
       title: 'EditRequest',
       description: 'One drag edit of one image.',
       oneOf: [{ required: ['operations'] }, { required: ['drags'] }],
+      dependentRequired: { editable_mask: ['drags'], webhook_events_filter: ['webhook'] },
     });
 }
 

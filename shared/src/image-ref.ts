@@ -26,8 +26,9 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 /** Bytes decoded to find a JPEG's frame header; EXIF blocks rarely push it further. */
 const HEADER_BYTES = 64 * 1024;
 
+/** The format of an allowed media type. Exact lowercase names only, as the JSON Schema enum says. */
 export function formatOfMediaType(mediaType: string): ImageFormat | undefined {
-  return IMAGE_FORMATS.find((format) => MEDIA_TYPES[format] === mediaType.toLowerCase());
+  return IMAGE_FORMATS.find((format) => MEDIA_TYPES[format] === mediaType);
 }
 
 export interface DataUri {
@@ -40,7 +41,7 @@ export function parseDataUri(uri: string): DataUri | undefined {
   const match = DATA_URI.exec(uri);
   if (match === null) return undefined;
   if (!match[2]?.split(';').includes('base64')) return undefined;
-  return { mediaType: (match[1] ?? '').toLowerCase(), base64: uri.slice(match[0].length) };
+  return { mediaType: match[1] ?? '', base64: uri.slice(match[0].length) };
 }
 
 /** Decoded size of a base64 payload, from its length and padding alone. */
@@ -129,7 +130,7 @@ export function imageRefSchema(limits: Limits) {
         }
         const declared = ctx.value.content_type;
         const dataUri = ctx.value.data === undefined ? undefined : parseDataUri(ctx.value.data);
-        if (declared && dataUri && declared.toLowerCase() !== dataUri.mediaType) {
+        if (declared && dataUri && declared !== dataUri.mediaType) {
           report(
             ctx,
             'media_type_mismatch',

@@ -573,18 +573,28 @@ const cases: Case[] = [
     expect: [['too_long', ['prompts', 'background']]],
   },
   {
+    name: 'events filter without a webhook',
+    input: { ...base(), webhook_events_filter: ['completed'] },
+    expect: [['field_not_allowed', ['webhook_events_filter']]],
+  },
+  {
+    name: 'upper-case media type in a data URI',
+    input: { ...base(), image: { data: pngData.replace('image/png', 'IMAGE/PNG') } },
+    expect: [['unsupported_media_type', ['image', 'data']]],
+  },
+  {
     name: 'plain http webhook',
     input: { ...base(), webhook: 'http://hooks.example/x' },
     expect: [['invalid_url', ['webhook']]],
   },
   {
     name: 'unknown webhook event',
-    input: { ...base(), webhook_events_filter: ['start', 'finished'] },
+    input: { ...base(), webhook: 'https://h.example/x', webhook_events_filter: ['start', 'finished'] },
     expect: [['invalid_value', ['webhook_events_filter', 1]]],
   },
   {
     name: 'webhook event listed twice',
-    input: { ...base(), webhook_events_filter: ['output', 'output'] },
+    input: { ...base(), webhook: 'https://h.example/x', webhook_events_filter: ['output', 'output'] },
     expect: [['invalid_value', ['webhook_events_filter', 1]]],
   },
   {

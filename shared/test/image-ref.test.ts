@@ -5,7 +5,7 @@ import { dataUri, jpegHeader, pngHeader } from './image-bytes.ts';
 
 describe('data URIs', () => {
   it('splits media type and payload, and needs the base64 flag', () => {
-    expect(parseDataUri('data:IMAGE/PNG;base64,iVBO')).toEqual({ mediaType: 'image/png', base64: 'iVBO' });
+    expect(parseDataUri('data:image/png;base64,iVBO')).toEqual({ mediaType: 'image/png', base64: 'iVBO' });
     expect(parseDataUri('data:image/png;name=a.png;base64,AAAA')).toEqual({
       mediaType: 'image/png',
       base64: 'AAAA',

@@ -124,6 +124,31 @@ const samples: [name: string, document: unknown, valid: boolean][] = [
     },
     false,
   ],
+  [
+    'editable mask with operations',
+    { image: { upload: 'u1' }, operations: [relocate], editable_mask: { upload: 'm' } },
+    false,
+  ],
+  [
+    'events filter without webhook',
+    { image: { upload: 'u1' }, operations: [relocate], webhook_events_filter: ['start'] },
+    false,
+  ],
+  [
+    'editable mask with operations',
+    { image: { upload: 'u1' }, operations: [relocate], editable_mask: { upload: 'm' } },
+    false,
+  ],
+  [
+    'events filter without webhook',
+    { image: { upload: 'u1' }, operations: [relocate], webhook_events_filter: ['start'] },
+    false,
+  ],
+  [
+    'upper-case media type',
+    { image: { upload: 'u1', content_type: 'IMAGE/PNG' }, operations: [relocate] },
+    false,
+  ],
   ['steps out of range', { image: { upload: 'u1' }, operations: [relocate], options: { steps: 0 } }, false],
 ];
 
