@@ -13,13 +13,18 @@ import { FluxModelError } from './errors.ts';
 const dev = fluxCheckpointKeys(fluxConfigs['flux1-dev']);
 const ae = autoEncoderCheckpointKeys(autoEncoderConfigs['flux1-ae']);
 
-function headerOf(specs: typeof dev, dtype: string, prefix = ''): Record<string, HeaderTensor> {
-  return Object.fromEntries(specs.map((s) => [prefix + s.name, { dtype, shape: [...s.shape] }]));
+/** Shaped like weights/ `SafetensorsHeader.tensors`: name -> { dtype, shape, ... }. */
+function headerOf(specs: typeof dev, dtype: string, prefix = ''): Map<string, HeaderTensor> {
+  return new Map(specs.map((s) => [prefix + s.name, { dtype, shape: [...s.shape] }]));
 }
 
 describe('checkCheckpoint', () => {
   it('accepts the full flux1-dev (BF16) and ae (F32) layouts, ignoring __metadata__', () => {
-    const header = { __metadata__: { format: 'pt' }, ...headerOf(dev, 'BF16') };
+    // A raw header object, as JSON.parse gives it.
+    const header = Object.entries({
+      __metadata__: { format: 'pt' },
+      ...Object.fromEntries(headerOf(dev, 'BF16')),
+    });
     expect(isCleanReport(checkCheckpoint(header, dev))).toBe(true);
     expect(isCleanReport(checkCheckpoint(headerOf(ae, 'F32'), ae))).toBe(true);
     expect(() => assertCheckpoint('flux1-dev.safetensors', header, dev)).not.toThrow();
@@ -27,12 +32,12 @@ describe('checkCheckpoint', () => {
 
   it('names missing, extra, wrong-shaped and wrong-dtype tensors', () => {
     const header = headerOf(dev, 'BF16');
-    delete header['double_blocks.7.img_attn.norm.key_norm.scale'];
-    delete header['guidance_in.in_layer.bias'];
-    header['double_blocks.19.img_mod.lin.weight'] = { dtype: 'BF16', shape: [18432, 3072] };
-    header['single_blocks.3.linear2.weight'] = { dtype: 'BF16', shape: [3072, 15361] };
-    header['final_layer.linear.bias'] = { dtype: 'BF16', shape: [64, 1] };
-    header['img_in.weight'] = { dtype: 'I8', shape: [3072, 64] };
+    header.delete('double_blocks.7.img_attn.norm.key_norm.scale');
+    header.delete('guidance_in.in_layer.bias');
+    header.set('double_blocks.19.img_mod.lin.weight', { dtype: 'BF16', shape: [18432, 3072] });
+    header.set('single_blocks.3.linear2.weight', { dtype: 'BF16', shape: [3072, 15361] });
+    header.set('final_layer.linear.bias', { dtype: 'BF16', shape: [64, 1] });
+    header.set('img_in.weight', { dtype: 'I8', shape: [3072, 64] });
     const report = checkCheckpoint(header, dev);
     expect(report.missing).toEqual([
       'double_blocks.7.img_attn.norm.key_norm.scale',
@@ -60,7 +65,7 @@ describe('checkCheckpoint', () => {
 
   it('strips a bundle prefix and reports keys outside it as extra', () => {
     const header = headerOf(dev, 'BF16', 'model.diffusion_model.');
-    header['text_encoders.clip_l.weight'] = { dtype: 'F16', shape: [1] };
+    header.set('text_encoders.clip_l.weight', { dtype: 'F16', shape: [1] });
     const report = checkCheckpoint(header, dev, { prefix: 'model.diffusion_model.' });
     expect(report.missing).toEqual([]);
     expect(report.extra).toEqual(['text_encoders.clip_l.weight']);
@@ -71,10 +76,9 @@ describe('checkCheckpoint', () => {
 describe('assertCheckpoint', () => {
   it('throws checkpoint_mismatch naming each problem', () => {
     const header = headerOf(ae, 'F32');
-    delete header['decoder.up.0.upsample.conv.weight'];
-    header['decoder.up.0.upsample.conv.weight'] = { dtype: 'F32', shape: [128, 128, 3, 3] };
-    header['encoder.mid.attn_1.q.weight'] = { dtype: 'F32', shape: [512, 512] };
-    delete header['decoder.norm_out.bias'];
+    header.set('decoder.up.0.upsample.conv.weight', { dtype: 'F32', shape: [128, 128, 3, 3] });
+    header.set('encoder.mid.attn_1.q.weight', { dtype: 'F32', shape: [512, 512] });
+    header.delete('decoder.norm_out.bias');
     let error: unknown;
     try {
       assertCheckpoint('ae.safetensors', header, ae);
@@ -98,7 +102,7 @@ describe('assertCheckpoint', () => {
       .map((s) => s.name)
       .sort()
       .slice(0, MAX_NAMES_IN_MESSAGE);
-    expect(() => assertCheckpoint('empty.safetensors', {}, dev)).toThrow(
+    expect(() => assertCheckpoint('empty.safetensors', new Map(), dev)).toThrow(
       `empty.safetensors does not match the model:\nmissing (780): ${first.join(', ')}, and 760 more`,
     );
   });

@@ -45,11 +45,14 @@ export interface CheckOptions {
 }
 
 /**
- * Reports every difference between `header` and `expected`. The `__metadata__` entry of a
- * safetensors header is ignored. Lists are sorted by name so reports are stable.
+ * The tensors of a header as (name, entry) pairs: `SafetensorsHeader.tensors` (a Map) from
+ * weights/, or `Object.entries` of a raw header object (its `__metadata__` entry is skipped).
  */
+export type HeaderTensors = Iterable<readonly [string, HeaderTensor | Record<string, string>]>;
+
+/** Reports every difference between the header's tensors and `expected`, sorted by name. */
 export function checkCheckpoint(
-  header: Readonly<Record<string, HeaderTensor | Record<string, string>>>,
+  header: HeaderTensors,
   expected: readonly ParamSpec[],
   options: CheckOptions = {},
 ): CheckpointReport {
@@ -57,7 +60,7 @@ export function checkCheckpoint(
   const accepted = options.acceptedDtypes ?? FLOAT_DTYPES;
   const tensors = new Map<string, HeaderTensor>();
   const extra: string[] = [];
-  for (const [key, entry] of Object.entries(header)) {
+  for (const [key, entry] of header) {
     if (key === '__metadata__') continue;
     if (!key.startsWith(prefix)) {
       extra.push(key);
@@ -112,7 +115,7 @@ function listed(title: string, items: readonly string[]): string[] {
 /** Throws `checkpoint_mismatch` naming the offending tensors, unless the header matches exactly. */
 export function assertCheckpoint(
   what: string,
-  header: Readonly<Record<string, HeaderTensor | Record<string, string>>>,
+  header: HeaderTensors,
   expected: readonly ParamSpec[],
   options: CheckOptions = {},
 ): void {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createSession } from '../graph/session.ts';
+import { bf16ToF32, f32ToBf16 } from '../weights/dtype.ts';
 import { fluxCheckpointKeys } from './checkpoint-keys.ts';
 import { type FluxConfig, fluxConfigs } from './config.ts';
 import { FluxModelError } from './errors.ts';
@@ -139,6 +140,25 @@ describe('velocity graph', () => {
         captured[names.velocity]!.data as Float32Array,
       ),
     ).toBeGreaterThan(1e-3);
+  });
+
+  it('runs bfloat16-stored weights (cast in the graph) like their float32 values', async () => {
+    const bf16 = new Map([...weights].map(([name, w]) => [name, f32ToBf16(w)]));
+    const stored = buildVelocityGraph(tiny, {
+      grid,
+      weights: { source: (spec) => bf16.get(spec.name), stored: 'bfloat16' },
+    });
+    expect(new Set(stored.initializers.filter((i) => i.kind === 'param').map((i) => i.stored.dtype))).toEqual(
+      new Set(['bfloat16']),
+    );
+    const widened = buildVelocityGraph(tiny, {
+      grid,
+      weights: { source: (spec) => bf16ToF32(bf16.get(spec.name)!) },
+    });
+    const feeds = transformerFeeds(tiny, grid, tinyCall(14));
+    const a = (await (await createSession(stored))(feeds))[names.velocity]!.data as Float32Array;
+    const b = (await (await createSession(widened))(feeds))[names.velocity]!.data as Float32Array;
+    expect(Array.from(a)).toEqual(Array.from(b));
   });
 
   it('binds exactly the checkpoint tensors, with their shapes', () => {
