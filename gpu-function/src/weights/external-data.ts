@@ -1,16 +1,9 @@
 import { basename, isAbsolute } from 'node:path';
+import type { ExternalRef } from '../graph/graph.ts';
 import { ByteSink, type SinkResult } from './byte-sink.ts';
 import { convertChunks, type SafetensorsDtype } from './dtype.ts';
 import { WeightsError } from './errors.ts';
 import { chunksOf, type TensorData } from './tensor-data.ts';
-
-/** Where a tensor's bytes live in an ONNX external-data file (TensorProto.external_data keys). */
-export interface ExternalRef {
-  /** Path of the data file relative to the model file's directory. */
-  location: string;
-  offset: number;
-  length: number;
-}
 
 /**
  * Every tensor starts on a multiple of this. 4096 is the page size on Linux, which the ONNX
