@@ -66,8 +66,8 @@ export function appendGradients(
         `op '${node.op}' has no gradient rule`,
       );
     }
-    const view = remat.view(node);
     const dy = dys[0] ?? zerosLike(graph, node.outputs[0]!);
+    const view = remat.view(node, dy);
     const thunks = rule({ g: graph, node: view, dy, dys });
     node.inputs.forEach((input, i) => {
       if (!input || !needs[i]) return;
@@ -111,10 +111,11 @@ class Rematerializer {
     private readonly segments: readonly string[],
   ) {}
 
-  view(node: Node): Node {
+  /** The node as its rule should see it; `trigger` is a gradient already computed when it is reached. */
+  view(node: Node, trigger: Tensor): Node {
     const unit = this.unitOf(node);
     if (unit === undefined) return node;
-    const mapping = this.recompute(unit);
+    const mapping = this.recompute(unit, trigger);
     const swap = (t: Tensor) => mapping.get(t) ?? t;
     return { ...node, inputs: node.inputs.map((t) => t && swap(t)), outputs: node.outputs.map(swap) };
   }
@@ -124,14 +125,38 @@ class Rematerializer {
     return s === undefined ? undefined : this.segments.find((name) => s === name || s.startsWith(`${name}.`));
   }
 
-  private recompute(unit: string): Map<Tensor, Tensor> {
+  private recompute(unit: string, trigger: Tensor): Map<Tensor, Tensor> {
     const existing = this.recomputed.get(unit);
     if (existing) return existing;
+    const g = this.graph;
     const mapping = new Map<Tensor, Tensor>();
-    this.graph.segment(`remat.${unit}`, () => {
+    const initializers = new Set(g.initializers.map((i) => i.stored));
+    g.segment(`remat.${unit}`, () => {
+      // onnxruntime's common-subexpression elimination would merge an exact copy of the segment
+      // back into the forward pass. Passing the segment's incoming activations through an identity
+      // (Where with equal branches) that depends on a gradient keeps the copy apart and makes it
+      // run during the backward pass.
+      const corner =
+        trigger.rank === 0
+          ? trigger
+          : g.slice(
+              trigger,
+              trigger.shape.map(() => 0),
+              trigger.shape.map(() => 1),
+            );
+      const first = g.reshape(corner, []);
+      const barrier = g.equal(first, first);
+      const enter = (t: Tensor) => {
+        let entered = mapping.get(t);
+        if (!entered) {
+          entered = initializers.has(t) ? t : g.where(barrier, t, t);
+          mapping.set(t, entered);
+        }
+        return entered;
+      };
       for (const node of this.order) {
         if (this.unitOf(node) !== unit) continue;
-        const inputs = node.inputs.map((t) => t && (mapping.get(t) ?? t));
+        const inputs = node.inputs.map((t) => t && (mapping.get(t) ?? enter(t)));
         const outputs = this.graph.op(node.op, inputs, node.attrs, node.outputs.length);
         node.outputs.forEach((t, i) => {
           mapping.set(t, outputs[i]!);

@@ -249,9 +249,20 @@ export class Graph {
 
   /** Binary ops accept a number for either side: it becomes a scalar of the other side's dtype. */
   private binary(opType: string, a: Operand, b: Operand): Tensor {
-    const dtype = typeof a === 'number' ? (b as Tensor).dtype : a.dtype;
+    return this.op1(opType, this.liftPair(opType, a, b));
+  }
+
+  private liftPair(opType: string, a: Operand, b: Operand): [Tensor, Tensor] {
+    if (typeof a === 'number' && typeof b === 'number') {
+      throw new GraphError(
+        'dtype_mismatch',
+        opType,
+        'at least one operand must be a tensor (to give the dtype)',
+      );
+    }
+    const dtype = typeof a === 'number' ? (b as Tensor).dtype : (a as Tensor).dtype;
     const lift = (v: Operand) => (typeof v === 'number' ? this.scalar(v, dtype) : v);
-    return this.op1(opType, [lift(a), lift(b)]);
+    return [lift(a), lift(b)];
   }
 
   // ---- elementwise ---------------------------------------------------------------------------
@@ -319,9 +330,15 @@ export class Graph {
     return this.mul(x, this.sigmoid(x));
   }
   where(condition: Tensor, a: Operand, b: Operand): Tensor {
-    const dtype = typeof a === 'number' ? (b as Tensor).dtype : a.dtype;
-    const lift = (v: Operand) => (typeof v === 'number' ? this.scalar(v, dtype) : v);
-    return this.op1('Where', [condition, lift(a), lift(b)]);
+    const [liftedA, liftedB] = this.liftPair('Where', a, b);
+    return this.op1('Where', [condition, liftedA, liftedB]);
+  }
+  floor(x: Tensor): Tensor {
+    return this.op1('Floor', [x]);
+  }
+  /** Clamps to [min, max] (scalars of x's dtype). */
+  clip(x: Tensor, min: number, max: number): Tensor {
+    return this.op1('Clip', [x, this.scalar(min, x.dtype), this.scalar(max, x.dtype)]);
   }
   cast(x: Tensor, to: DType): Tensor {
     return this.op1('Cast', [x], { to: onnxDataType[to] });

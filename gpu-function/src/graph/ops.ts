@@ -437,6 +437,26 @@ const resize: Infer = (call) => {
   return [{ dtype: x.dtype, shape: sizes }];
 };
 
+const gatherElements: Infer = (call) => {
+  const [x, indices] = [input(call, 0), input(call, 1)];
+  if (indices.rank !== x.rank)
+    fail(call, 'shape_mismatch', `indices rank ${indices.rank} != data rank ${x.rank}`);
+  return [{ dtype: x.dtype, shape: [...indices.shape] }];
+};
+
+const scatterElements: Infer = (call) => {
+  const [data, indices, updates] = [input(call, 0), input(call, 1), input(call, 2)];
+  sameDtype(call, [data, updates]);
+  if (!sameShape(indices.shape, updates.shape) || indices.rank !== data.rank) {
+    fail(
+      call,
+      'shape_mismatch',
+      `indices ${formatShape(indices.shape)} and updates ${formatShape(updates.shape)} must match, rank ${data.rank}`,
+    );
+  }
+  return [{ dtype: data.dtype, shape: [...data.shape] }];
+};
+
 const gridSample: Infer = (call) => {
   const [x, grid] = [input(call, 0), input(call, 1)];
   const dtype = sameDtype(call, [x, grid]);
@@ -455,6 +475,7 @@ export const opInference: Readonly<Record<string, Infer>> = {
   Abs: unaryAny,
   Add: binaryArithmetic,
   Cast: cast,
+  Clip: unaryAny,
   Concat: concat,
   Conv: conv,
   ConvTranspose: convTranspose,
@@ -463,7 +484,9 @@ export const opInference: Readonly<Record<string, Infer>> = {
   Erf: unaryFloat,
   Exp: unaryFloat,
   Expand: expand,
+  Floor: unaryFloat,
   Gather: gather,
+  GatherElements: gatherElements,
   Gelu: unaryFloat,
   Gemm: gemm,
   Greater: comparison,
@@ -482,6 +505,7 @@ export const opInference: Readonly<Record<string, Infer>> = {
   Relu: unaryFloat,
   Reshape: reshape,
   Resize: resize,
+  ScatterElements: scatterElements,
   ScatterND: scatterND,
   Sigmoid: unaryFloat,
   Sign: unaryAny,

@@ -6,6 +6,7 @@
  */
 import { GraphError } from './errors.ts';
 import type { Graph, Node, Tensor } from './graph.ts';
+import { gridSampleGradients } from './grid-sample-gradient.ts';
 import { constInts, floatAttr, intAttr, intsAttr, nodeLabel, sliceRange, stringAttr } from './ops.ts';
 import { interpolationMatrix } from './resize-matrix.ts';
 import { invertPermutation, normalizeAxis } from './shape.ts';
@@ -410,6 +411,26 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
     ];
   },
   Resize: ({ g, node, dy }) => [() => unresize(g, dy, node.inputs[0]!, node)],
+  GridSample: ({ g, node, dy }) => {
+    const [x, grid] = inputs(node) as [Tensor, Tensor];
+    if (
+      stringAttr(node, 'mode', 'linear') !== 'linear' ||
+      stringAttr(node, 'padding_mode', 'zeros') !== 'border'
+    ) {
+      throw new GraphError(
+        'no_gradient_rule',
+        nodeLabel(node.op, node.name),
+        'gradient only for bilinear, border padding',
+      );
+    }
+    const { dx, dgrid } = gridSampleGradients(g, x, grid, dy, intAttr(node, 'align_corners', 0) === 1);
+    return [dx, dgrid];
+  },
+  Clip: ({ g, node, dy }) => {
+    const [x, min, max] = node.inputs as [Tensor, Tensor | undefined, Tensor | undefined];
+    const belowMax = max ? g.where(g.less(x, max), dy, 0) : dy;
+    return [() => (min ? g.where(g.greater(x, min), belowMax, 0) : belowMax)];
+  },
 };
 
 /** The reduced output's shape with reduced axes kept as 1 (for broadcasting dy back). */

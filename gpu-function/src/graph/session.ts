@@ -12,8 +12,14 @@ export async function createSession(
   graph: Graph,
   options: ort.InferenceSession.SessionOptions = {},
 ): Promise<(feeds: Feeds) => Promise<Results>> {
-  // Severity 3 (errors only): onnxruntime's warnings about pruned initializers are noise here.
-  const session = await ort.InferenceSession.create(toModelBytes(graph), { logSeverityLevel: 3, ...options });
+  // onnxruntime's extended optimizations fuse x * sigmoid(x) into QuickGelu, which has only a
+  // float32 kernel: float64 graphs (gradient checks) stay at basic optimizations.
+  const hasFloat64 = graph.nodes.some((n) => n.outputs.some((t) => t.dtype === 'float64'));
+  const session = await ort.InferenceSession.create(toModelBytes(graph), {
+    logSeverityLevel: 3, // errors only: warnings about pruned initializers are noise here
+    ...(hasFloat64 ? { graphOptimizationLevel: 'basic' as const } : {}),
+    ...options,
+  });
   const shapes = new Map(graph.inputs.map((t) => [t.name, t] as const));
   return async (feeds) => {
     const ortFeeds: Record<string, ort.Tensor> = {};

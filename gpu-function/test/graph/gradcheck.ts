@@ -50,7 +50,10 @@ function typed(dtype: FloatType, values: readonly number[]): Float32Array | Floa
 }
 
 /** Builds loss = sum(build(...) * R) and its gradients, both as outputs of one graph. */
-export function lossGraph(c: CheckCase, options: GradientOptions = {}): { graph: Graph; wrt: string[] } {
+export function lossGraph(
+  c: CheckCase,
+  options: GradientOptions = {},
+): { graph: Graph; wrt: string[]; forwardNodeCount: number } {
   const random = prng((c.seed ?? 1) * 7919);
   const g = new Graph('gradcheck');
   const x: Record<string, Tensor> = {};
@@ -63,6 +66,7 @@ export function lossGraph(c: CheckCase, options: GradientOptions = {}): { graph:
     false,
   );
   g.output('loss', loss);
+  const forwardNodeCount = g.nodes.length;
   const wrt = c.wrt ?? Object.keys(c.inputs);
   const grads = appendGradients(
     g,
@@ -73,7 +77,7 @@ export function lossGraph(c: CheckCase, options: GradientOptions = {}): { graph:
   wrt.forEach((n, i) => {
     g.output(`grad.${n}`, grads[i]!);
   });
-  return { graph: g, wrt };
+  return { graph: g, wrt, forwardNodeCount };
 }
 
 export async function gradcheck(c: CheckCase, options: GradientOptions = {}): Promise<CheckResult> {

@@ -192,6 +192,17 @@ const cases: Record<string, CheckCase> = {
     inputs: { x: [1, 1, 6, 5] },
     build: (g, x) => g.resize(x.x!, [1, 1, 3, 2], 'nearest', 'asymmetric'),
   },
+  'GridSample (bilinear, border; grid reaching past the border)': {
+    dtype: 'float64',
+    inputs: { x: [2, 3, 4, 5], grid: [2, 3, 4, 2] },
+    build: (g, x) => g.gridSample(x.x!, g.mul(x.grid!, 0.6)),
+  },
+  'GridSample (align_corners)': {
+    dtype: 'float64',
+    inputs: { x: [1, 2, 5, 4], grid: [1, 6, 2, 2] },
+    build: (g, x) => g.gridSample(x.x!, g.mul(x.grid!, 0.6), true),
+  },
+  Clip: { dtype: 'float64', inputs: { x: [9] }, build: (g, x) => g.clip(x.x!, -0.5, 1) },
 };
 
 describe('gradient rules match central finite differences', () => {
