@@ -15,7 +15,7 @@ import type { Path } from '@dragflow/shared/errors';
 import type { BinaryMask, Point } from '../formats/binary-mask.ts';
 import { InputError } from '../image/input-error.ts';
 import { type Affine, about, rotation, translation, uniformScaling, wrapDegrees } from './affine.ts';
-import { isOnImage, rescalePoint, type Size } from './geometry.ts';
+import { rescalePoint, type Size } from './geometry.ts';
 import { maskCentroid } from './region.ts';
 
 /** An anchor closer than this to the centroid or target leaves the angle or scale undefined. */
@@ -31,17 +31,18 @@ export interface RegionOperation {
   anchor?: Point;
 }
 
-/** Checks what the transform needs; `path` locates the operation in the request for errors. */
+/**
+ * Checks what the transform needs; `path` locates the operation in the request for errors.
+ * Coordinates are not bounded here: the contract checks them against the uploaded image
+ * (checkAgainstImage), and a target in the few columns beyond the working crop is legitimate.
+ */
 export function validateOperation(op: RegionOperation, path: Path): void {
-  const size = { width: op.source.width, height: op.source.height };
   const centroid = maskCentroid(op.source);
   if (!centroid)
     throw new InputError('empty_region', [...path, 'source'], 'selects no pixels of the working image');
-  assertOnImage(op.target, size, [...path, 'target']);
   if (op.kind !== 'rotate' && op.kind !== 'scale') return;
   const anchor = op.anchor;
   if (!anchor) throw new InputError('anchor_required', [...path, 'anchor'], `is required for ${op.kind}`);
-  assertOnImage(anchor, size, [...path, 'anchor']);
   for (const [name, p] of [
     ['source centroid', centroid],
     ['target', op.target],
@@ -80,14 +81,4 @@ export function operationTransform(op: RegionOperation, fraction: number, resolu
   }
   const factor = Math.hypot(t.x - a.x, t.y - a.y) / Math.hypot(b.x - a.x, b.y - a.y);
   return about(a, uniformScaling(1 + fraction * (factor - 1)));
-}
-
-function assertOnImage(p: Point, size: Size, path: Path): void {
-  if (!isOnImage(p, size)) {
-    throw new InputError(
-      'coordinate_outside_image',
-      path,
-      `pixel-centre point (${p.x}, ${p.y}) lies outside the ${size.width}x${size.height} working image`,
-    );
-  }
 }

@@ -33,24 +33,15 @@ export function pointDragsToOperations(drags: readonly PointDrag[], editable: Bi
   const regions = connectedRegions(editable);
   const groups = new Map<number, PointDrag[]>();
   drags.forEach((drag, i) => {
-    for (const key of ['handle', 'target'] as const) {
-      const p = drag[key];
-      if (!isOnImage(p, editable)) {
-        throw new InputError(
-          'coordinate_outside_image',
-          ['drags', i, key],
-          `pixel-centre point (${p.x}, ${p.y}) lies outside the ${editable.width}x${editable.height} working image`,
-        );
-      }
-    }
-    const px = Math.min(Math.max(Math.round(drag.handle.x), 0), editable.width - 1);
-    const py = Math.min(Math.max(Math.round(drag.handle.y), 0), editable.height - 1);
-    const label = regions.labels[py * editable.width + px]!;
+    const px = Math.round(drag.handle.x);
+    const py = Math.round(drag.handle.y);
+    const onGrid = px >= 0 && py >= 0 && px < editable.width && py < editable.height;
+    const label = onGrid ? regions.labels[py * editable.width + px]! : -1;
     if (label < 0) {
       throw new InputError(
         'invalid_value',
         ['drags', i, 'handle'],
-        'lies outside editable_mask; every handle must be on the region it drags',
+        'lies outside editable_mask (within the working image); every handle must be on the region it drags',
       );
     }
     groups.set(label, [...(groups.get(label) ?? []), drag]);

@@ -60,7 +60,7 @@ describe('pointDragsToOperations', () => {
     expect(ops[1]!.target.y).toBeCloseTo(10.1, 12);
   });
 
-  it('rejects handles off the editable mask or off the image, with their path', () => {
+  it('rejects handles off the editable mask or off the working image, with their path', () => {
     const errorOf = (handle: { x: number; y: number }): [string, string] => {
       try {
         pointDragsToOperations(
@@ -77,6 +77,6 @@ describe('pointDragsToOperations', () => {
       throw new Error('expected a rejection');
     };
     expect(errorOf({ x: 20, y: 20 })).toEqual(['invalid_value', 'drags[1].handle']);
-    expect(errorOf({ x: 40, y: 3 })).toEqual(['coordinate_outside_image', 'drags[1].handle']);
+    expect(errorOf({ x: 40, y: 3 })).toEqual(['invalid_value', 'drags[1].handle']);
   });
 });
