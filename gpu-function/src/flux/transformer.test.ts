@@ -288,6 +288,27 @@ describe('feature graph', () => {
     }
   });
 
+  it('halves the unpacked maps like torch bilinear (s = 2: the mean of each 2x2 block), taps in order', async () => {
+    const graph = buildFeatureGraph(tiny, { grid, weights: { source } });
+    const out = await (await createSession(graph))(transformerFeeds(tiny, grid, tinyCall(5)));
+    const map = out.features!.data as Float32Array;
+    const order = ['feature.0.modulated', 'feature.0.output', 'feature.1.modulated', 'feature.1.output'];
+    order.forEach((name, tapIndex) => {
+      const tokens = out[name]!.data as Float32Array;
+      for (let c = 0; c < 12; c++) {
+        for (let y = 0; y < 2; y++) {
+          for (let x = 0; x < 3; x++) {
+            // Each 2x2 block of the unpacked map is one token's four sub-pixels of channel c.
+            const token = y * 3 + x;
+            const block = [0, 1, 2, 3].map((k) => tokens[token * 48 + c * 4 + k]!);
+            const mean = block.reduce((a, b) => a + b, 0) / 4;
+            expect(map[((tapIndex * 12 + c) * 2 + y) * 3 + x]).toBeCloseTo(mean, 5);
+          }
+        }
+      }
+    });
+  });
+
   it('at flux1-dev 512x512 gives 3072 channels at 32x32 from blocks 17 and 18', () => {
     const graph = buildFeatureGraph(fluxConfigs['flux1-dev'], {
       grid: { batch: 1, height: 32, width: 32, textTokens: 512 },
