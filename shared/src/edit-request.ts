@@ -37,8 +37,10 @@ function describePoint([x, y]: Point): string {
 }
 
 function pointSchema(limits: Limits, description: string) {
+  // The bounds are stated for JSON Schema readers; the check below reports them with our code.
+  const coordinate = z.number().meta({ minimum: 0, maximum: limits.maxImageSide });
   return z
-    .tuple([z.number(), z.number()])
+    .tuple([coordinate, coordinate])
     .check((ctx) => {
       const [x, y] = ctx.value;
       if (x < 0 || y < 0) {

@@ -1,3 +1,14 @@
+/**
+ * @dragflow/shared: the public edit contract, imported by the edge (Workers) and the GPU
+ * function (Node). Runtime-validated zod schemas, their inferred types, the error model, the
+ * limits and the DragFlow presets.
+ *
+ * - `parseEditRequest(json, limits?)` then `checkAgainstImage(request, {width, height})`:
+ *   `{ok: true, value}` or `{ok: false, errors: ContractError[]}` (code, path, message).
+ * - `resolveSettings(request.options)`: every hyperparameter, preset plus overrides.
+ * - `JobSchema`, `WebhookPayloadSchema`, `ApiErrorSchema` with `validate(schema, json)`.
+ * - `renderContractJsonSchemas()`: the JSON Schema files `npm run build:schema` writes.
+ */
 export * from './edit-request.ts';
 export * from './errors.ts';
 export * from './geometry.ts';

@@ -76,6 +76,7 @@ export const JobMetricsSchema = z
   })
   .catchall(z.number())
   .meta({ title: 'JobMetrics', description: 'Measurements; more numeric keys may appear.' });
+export type JobMetrics = z.infer<typeof JobMetricsSchema>;
 
 export const JobSchema = z
   .strictObject({

@@ -8,6 +8,7 @@ import { editRequestSchema } from './edit-request.ts';
 import { ApiErrorSchema } from './errors.ts';
 import { JobSchema } from './job.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
+import { DEFAULT_PRESET, PRESETS } from './presets.ts';
 import { WebhookPayloadSchema } from './webhook.ts';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -37,9 +38,27 @@ function sortKeys(value: Json): Json {
   );
 }
 
+/**
+ * Annotates each option with its value in the default preset (JSON Schema `default`), so
+ * generated docs and forms show what an omitted option means.
+ */
+function annotatePresetDefaults(editRequest: Json): void {
+  const options = (
+    editRequest as { properties: { options: { properties: Record<string, Record<string, Json>> } } }
+  ).properties.options.properties;
+  for (const [key, value] of Object.entries(PRESETS[DEFAULT_PRESET])) {
+    const option = options[key];
+    if (!option) throw new Error(`preset key ${key} is not an option`);
+    option.default = value as Json;
+  }
+  options.preset!.default = DEFAULT_PRESET;
+}
+
 export function contractJsonSchema(name: SchemaFileName): Json {
   const { schema, io } = DOCUMENTS[name];
-  return sortKeys(z.toJSONSchema(schema, { target: 'draft-2020-12', io }) as Json);
+  const document = z.toJSONSchema(schema, { target: 'draft-2020-12', io }) as Json;
+  if (name === 'edit-request.json') annotatePresetDefaults(document);
+  return sortKeys(document);
 }
 
 /** File name -> file text (sorted keys, two-space indent, trailing newline). */

@@ -49,6 +49,16 @@ describe('contract JSON Schema files', () => {
     expect(keys).toEqual([...keys].sort());
   });
 
+  it('state the paper preset value of each option as its default', () => {
+    const options = JSON.parse(rendered['edit-request.json']).properties.options.properties;
+    expect([options.preset.default, options.steps.default, options.intensify_lr.default]).toEqual([
+      'paper',
+      25,
+      1200,
+    ]);
+    expect(options.kv_single_blocks.default).toEqual([6, 9, 18, 23, 26, 31, 37]);
+  });
+
   it.each(SCHEMA_FILE_NAMES)('%s is a valid draft 2020-12 schema', (name) => {
     const schema = JSON.parse(rendered[name]);
     expect(schema.$schema).toBe('https://json-schema.org/draft/2020-12/schema');
