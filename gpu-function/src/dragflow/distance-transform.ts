@@ -1,7 +1,7 @@
 /**
  * Exact Euclidean distance transform (Felzenszwalb and Huttenlocher's separable lower-envelope
  * algorithm): for every pixel, the distance between its centre and the nearest centre of a pixel
- * where `isSite` holds. Infinity everywhere when there is no site.
+ * whose mask value is `siteValue`. Infinity everywhere when there is no such pixel.
  */
 import type { BinaryMask } from '../formats/binary-mask.ts';
 

@@ -3,11 +3,12 @@
  *
  * Rule:
  * 1. Every handle must lie in the editable mask; handles are grouped by the 8-connected region
- *    of the mask under them (formats/binary-mask.ts connectedRegions). Components without handles are left alone.
- * 2. Each component with handles becomes one operation whose source region is the component.
+ *    of the mask under them (formats/binary-mask.ts connectedRegions). Regions without handles
+ *    are left alone.
+ * 2. Each region with handles becomes one operation whose source is the whole region.
  * 3. With two or more handles, the least-squares rigid motion (rotation + translation, 2-D
  *    Procrustes) of handles onto targets is fitted. If it turns by at least ROTATION_THRESHOLD_DEG
- *    and its fixed point lies inside the image, the operation is a rotation about that fixed point,
+ *    and its fixed point lies on the working image, the operation is a rotation about that fixed point,
  *    with the target where the motion puts the region's centroid.
  * 4. Otherwise it is a relocation to centroid + mean(target - handle).
  */
