@@ -1,5 +1,6 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { type FileHandle, open, rename, rm } from 'node:fs/promises';
+import { WeightsError } from './errors.ts';
 
 /** Small writes are gathered into one buffer of this size before reaching the disk. */
 const COALESCE_BYTES = 4 * 1024 * 1024;
@@ -12,6 +13,14 @@ export interface SinkResult {
   sha256: string;
 }
 
+interface OpenFile {
+  path: string;
+  partialPath: string;
+  handle: FileHandle;
+  buffer: Uint8Array;
+  buffered: number;
+}
+
 /**
  * An append-only byte destination that counts and hashes what passes through it. A file sink writes
  * to `<path>.partial-<pid>` and renames onto `path` only in `finish()`, so a failed write never leaves
@@ -19,23 +28,17 @@ export interface SinkResult {
  */
 export class ByteSink {
   #position = 0;
-  #buffered = 0;
-  readonly #buffer: Uint8Array | undefined;
-  readonly #hash: Hash = createHash('sha256');
+  readonly #hash = createHash('sha256');
 
-  private constructor(
-    readonly path: string | null,
-    readonly partialPath: string | null,
-    private readonly handle: FileHandle | null,
-  ) {
-    this.#buffer = handle ? new Uint8Array(COALESCE_BYTES) : undefined;
-  }
+  /** `undefined` for a sink that only counts and hashes. */
+  private constructor(private readonly file: OpenFile | undefined) {}
 
   /** A sink writing `path`; `null` gives a sink that only counts and hashes. */
   static async open(path: string | null): Promise<ByteSink> {
-    if (path === null) return new ByteSink(null, null, null);
+    if (path === null) return new ByteSink(undefined);
     const partialPath = `${path}.partial-${process.pid}`;
-    return new ByteSink(path, partialPath, await open(partialPath, 'w'));
+    const handle = await unwritableOnError(path, () => open(partialPath, 'w'));
+    return new ByteSink({ path, partialPath, handle, buffer: new Uint8Array(COALESCE_BYTES), buffered: 0 });
   }
 
   /** Bytes accepted so far (the next write's file offset). */
@@ -46,17 +49,13 @@ export class ByteSink {
   async write(bytes: Uint8Array): Promise<void> {
     this.#hash.update(bytes);
     this.#position += bytes.byteLength;
-    if (!this.handle || !this.#buffer) return;
-    if (this.#buffered + bytes.byteLength <= this.#buffer.byteLength) {
-      this.#buffer.set(bytes, this.#buffered);
-      this.#buffered += bytes.byteLength;
-      return;
-    }
-    await this.#flush();
-    if (bytes.byteLength >= this.#buffer.byteLength) await writeFully(this.handle, bytes);
+    const file = this.file;
+    if (!file) return;
+    if (file.buffered + bytes.byteLength > file.buffer.byteLength) await flush(file);
+    if (bytes.byteLength >= file.buffer.byteLength) await writeFully(file, bytes);
     else {
-      this.#buffer.set(bytes);
-      this.#buffered = bytes.byteLength;
+      file.buffer.set(bytes, file.buffered);
+      file.buffered += bytes.byteLength;
     }
   }
 
@@ -67,31 +66,43 @@ export class ByteSink {
   }
 
   async finish(): Promise<SinkResult> {
-    if (this.handle && this.partialPath && this.path) {
-      await this.#flush();
-      await this.handle.close();
-      await rename(this.partialPath, this.path);
+    const file = this.file;
+    if (file) {
+      await flush(file);
+      await unwritableOnError(file.path, async () => {
+        await file.handle.close();
+        await rename(file.partialPath, file.path);
+      });
     }
     return { bytes: this.#position, sha256: this.#hash.digest('hex') };
   }
 
   async abort(): Promise<void> {
-    if (!this.handle || !this.partialPath) return;
-    await this.handle.close().catch(() => undefined);
-    await rm(this.partialPath, { force: true });
-  }
-
-  async #flush(): Promise<void> {
-    if (!this.handle || !this.#buffer || this.#buffered === 0) return;
-    await writeFully(this.handle, this.#buffer.subarray(0, this.#buffered));
-    this.#buffered = 0;
+    if (!this.file) return;
+    await this.file.handle.close().catch(() => undefined);
+    await rm(this.file.partialPath, { force: true });
   }
 }
 
-async function writeFully(handle: FileHandle, bytes: Uint8Array): Promise<void> {
-  let written = 0;
-  while (written < bytes.byteLength) {
-    const { bytesWritten } = await handle.write(bytes, written, bytes.byteLength - written);
+async function flush(file: OpenFile): Promise<void> {
+  if (file.buffered === 0) return;
+  await writeFully(file, file.buffer.subarray(0, file.buffered));
+  file.buffered = 0;
+}
+
+async function writeFully(file: OpenFile, bytes: Uint8Array): Promise<void> {
+  for (let written = 0; written < bytes.byteLength; ) {
+    const { bytesWritten } = await unwritableOnError(file.path, () =>
+      file.handle.write(bytes, written, bytes.byteLength - written),
+    );
     written += bytesWritten;
+  }
+}
+
+async function unwritableOnError<T>(path: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    throw new WeightsError('file_unwritable', path, undefined, (error as Error).message);
   }
 }

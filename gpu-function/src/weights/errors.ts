@@ -1,6 +1,7 @@
 /** Stable machine-readable codes for every way reading, writing or converting weights can fail. */
 export type WeightsErrorCode =
   | 'file_unreadable' // open/stat/read failed at the operating-system level
+  | 'file_unwritable' // create/write/rename failed at the operating-system level (e.g. disk full)
   | 'file_too_small' // shorter than the 8-byte header-length prefix
   | 'header_too_large' // declared header length above MAX_HEADER_BYTES
   | 'header_out_of_bounds' // declared header length runs past the end of the file

@@ -118,6 +118,11 @@ describe('safetensors round trip', () => {
 });
 
 describe('safetensors writer rejects bad input and leaves no file', () => {
+  it('reports an unwritable destination with a code', async () => {
+    const path = join(dir, 'no-such-dir', 'x.safetensors');
+    await expect(writeSafetensors(path, [])).rejects.toMatchObject({ code: 'file_unwritable', file: path });
+  });
+
   it.each([
     ['fewer bytes than declared', [f32(1)], 'data_size_mismatch', /gave 4 bytes, not the 8 bytes/],
     ['more bytes than declared', [f32(1, 2), f32(3)], 'data_size_mismatch', /gave more than the 8 bytes/],
