@@ -14,6 +14,7 @@ import {
   type AdapterBranch,
   type BlockHooks,
   doubleStreamBlock,
+  type KvHook,
   lastLayer,
   linear,
   singleStreamBlock,
@@ -133,7 +134,50 @@ export interface Trunk {
   readonly txt: Tensor;
   readonly vec: Tensor;
   readonly pe: RotaryTables;
-  hooks(kind: 'double' | 'single', block: number): BlockHooks;
+  hooks(kind: BlockKind, block: number): BlockHooks;
+}
+
+type BlockKind = 'double' | 'single';
+
+/** K/V capture and override, and the adapter branch, of one block, as the options ask. */
+function blockHooks(
+  g: Graph,
+  config: FluxConfig,
+  options: TransformerOptions,
+  adapterScale: Tensor | undefined,
+  kind: BlockKind,
+  block: number,
+): BlockHooks {
+  const { batch, height, width, textTokens } = options.grid;
+  const heads = config.numHeads;
+  const d = headDim(config);
+  // Double blocks expose image-token K/V; single blocks the joint text+image sequence.
+  const kvShape = [batch, heads, kind === 'double' ? height * width : textTokens + height * width, d];
+  const captured = (options.kvCapture ?? NO_BLOCKS)[kind].includes(block);
+  const replaced = (options.kvOverride ?? NO_BLOCKS)[kind].includes(block);
+  const hooks: { kv?: KvHook; adapter?: AdapterBranch } = {};
+  if (captured || replaced) {
+    hooks.kv = (k, v) => {
+      if (captured) {
+        g.output(names.kvOut(kind, block, 'k'), k);
+        g.output(names.kvOut(kind, block, 'v'), v);
+      }
+      if (!replaced) return { k, v };
+      return {
+        k: g.input(names.kvIn(kind, block, 'k'), 'float32', kvShape),
+        v: g.input(names.kvIn(kind, block, 'v'), 'float32', kvShape),
+      };
+    };
+  }
+  if (adapterScale !== undefined && options.adapterTokens !== undefined) {
+    const adapterShape = [batch, heads, options.adapterTokens, d];
+    hooks.adapter = {
+      k: g.input(names.adapter(kind, block, 'k'), 'float32', adapterShape),
+      v: g.input(names.adapter(kind, block, 'v'), 'float32', adapterShape),
+      scale: adapterScale,
+    };
+  }
+  return hooks;
 }
 
 /** Declares the inputs and computes the embeddings (Flux.forward up to the first block). */
@@ -160,41 +204,9 @@ export function buildTrunk(graphName: string, config: FluxConfig, options: Trans
   vec = g.add(vec, mlpEmbedder(p, 'vector_in', y));
   const pe = rotaryFromInputs(g, peCos, peSin);
 
-  const heads = config.numHeads;
-  const d = headDim(config);
-  const capture = options.kvCapture ?? NO_BLOCKS;
-  const override = options.kvOverride ?? NO_BLOCKS;
   const adapterScale =
     options.adapterTokens === undefined ? undefined : g.input(names.adapterScale, 'float32', [1]);
-  const hooks = (kind: 'double' | 'single', block: number): BlockHooks => {
-    // Double blocks inject image-token K/V; single blocks the joint text+image sequence.
-    const tokens = kind === 'double' ? imageTokens : textTokens + imageTokens;
-    const captured = capture[kind].includes(block);
-    const replaced = override[kind].includes(block);
-    const kv =
-      captured || replaced
-        ? (k: Tensor, v: Tensor) => {
-            if (captured) {
-              g.output(names.kvOut(kind, block, 'k'), k);
-              g.output(names.kvOut(kind, block, 'v'), v);
-            }
-            if (!replaced) return { k, v };
-            return {
-              k: g.input(names.kvIn(kind, block, 'k'), 'float32', [b, heads, tokens, d]),
-              v: g.input(names.kvIn(kind, block, 'v'), 'float32', [b, heads, tokens, d]),
-            };
-          }
-        : undefined;
-    const adapter: AdapterBranch | undefined =
-      adapterScale === undefined || options.adapterTokens === undefined
-        ? undefined
-        : {
-            k: g.input(names.adapter(kind, block, 'k'), 'float32', [b, heads, options.adapterTokens, d]),
-            v: g.input(names.adapter(kind, block, 'v'), 'float32', [b, heads, options.adapterTokens, d]),
-            scale: adapterScale,
-          };
-    return { ...(kv ? { kv } : {}), ...(adapter ? { adapter } : {}) };
-  };
+  const hooks = (kind: BlockKind, block: number) => blockHooks(g, config, options, adapterScale, kind, block);
 
   return {
     p,
