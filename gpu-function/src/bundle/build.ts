@@ -115,7 +115,7 @@ function refuseSource(file: string, error: unknown): never {
 
 /** Checks a source's tensor names, shapes and dtypes against the model before any data is read. */
 function checkSource(source: CheckpointSource, expected: readonly ParamSpec[]): void {
-  const header = Object.fromEntries(source.tensors.map((t) => [t.name, { dtype: t.dtype, shape: t.shape }]));
+  const header = source.tensors.map((t) => [t.name, { dtype: t.dtype, shape: t.shape }] as const);
   try {
     assertCheckpoint('its header', header, expected);
   } catch (error) {
