@@ -62,6 +62,20 @@ describe('decodeImage', () => {
     expect(g).toBeCloseTo(255 * (127 / 255), -0.5);
   });
 
+  it('reduces a 16-bit RGBA PNG to 8-bit sRGB, flattened on white', async () => {
+    const png = await sharp({
+      create: { width: 64, height: 64, channels: 4, background: { r: 200, g: 100, b: 30, alpha: 0.5 } },
+    })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
+    expect((await sharp(png).metadata()).depth).toBe('ushort');
+    const image = await decodeImage(png);
+    expect(image.rgb.length).toBe(64 * 64 * 3);
+    // 0.5 * colour + 0.5 * 255.
+    expect(pixel(image, 7, 7)).toEqual([227, 177, 142]);
+  });
+
   it('converts colour from an embedded ICC profile to sRGB', async () => {
     const srgb = Buffer.alloc(64 * 64 * 3);
     for (let p = 0; p < 64 * 64; p++) srgb.set([200, 60, 60], p * 3);
