@@ -125,3 +125,13 @@ export function validate<T>(schema: z.ZodType<T>, input: unknown): ValidationRes
     ? { ok: true, value: result.data }
     : { ok: false, errors: result.error.issues.flatMap(fromZodIssue) };
 }
+
+/** Parses a request body; text that is not JSON fails with `invalid_json` at the root. */
+export function parseJson(text: string): ValidationResult<unknown> {
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch (error) {
+    const reason = error instanceof SyntaxError ? error.message : String(error);
+    return { ok: false, errors: [contractError('invalid_json', [], `is not valid JSON (${reason})`)] };
+  }
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { apiErrorFrom, contractError, ERROR_CODES, formatPath, httpStatusOf } from '../src/errors.ts';
-import { validate } from '../src/issues.ts';
+import { parseJson, validate } from '../src/issues.ts';
 
 describe('error model', () => {
   it('uses stable snake_case codes, with the HTTP status of each class', () => {
@@ -78,5 +78,16 @@ describe('zod issue mapping', () => {
     ],
   ])('maps %j', (input, code, path, message) => {
     expect(validate(schema, input)).toEqual({ ok: false, errors: [{ code, path, message }] });
+  });
+});
+
+describe('parseJson', () => {
+  it('parses a body or names the syntax error', () => {
+    expect(parseJson('{"a": [1, 2]}')).toEqual({ ok: true, value: { a: [1, 2] } });
+    const result = parseJson('{"a": ');
+    expect(result.ok ? [] : result.errors.map((error) => [error.code, error.path])).toEqual([
+      ['invalid_json', []],
+    ]);
+    expect(result.ok ? '' : result.errors[0]?.message).toMatch(/^request: is not valid JSON \(.+\)$/);
   });
 });
