@@ -47,50 +47,37 @@ describe('dragflow bundle', () => {
   });
 
   it('answers bad input with a message and a non-zero exit code', () => {
-    const missing = dragflow('bundle', 'verify', join(root, 'nothing-here'));
-    expect(missing.code).toBe(1);
-    expect(missing.stderr).toContain(
-      `bundle_not_found: ${join(root, 'nothing-here')} is not a bundle directory`,
-    );
-    const badSeed = dragflow(
-      'bundle',
-      'build',
-      '--random',
-      '--config',
-      'tiny',
-      '--seed',
-      'x',
-      '--out',
-      join(root, 'b'),
-    );
-    expect(badSeed.code).toBe(2);
-    expect(badSeed.stderr).toContain('--seed must be an integer in [0, 4294967295]');
-    const badModel = dragflow(
-      'bundle',
-      'build',
-      '--from',
-      root,
-      '--model',
-      'flux2',
-      '--out',
-      join(root, 'c'),
-    );
-    expect(badModel.code).toBe(2);
-    expect(badModel.stderr).toContain('--model must be one of: flux1-dev, flux1-schnell');
-    const noWeights = dragflow(
-      'bundle',
-      'build',
-      '--from',
-      root,
-      '--model',
-      'flux1-dev',
-      '--out',
-      join(root, 'd'),
-    );
-    expect(noWeights.code).toBe(1);
-    expect(noWeights.stderr).toBe(
-      `dragflow bundle build: bundle_source_invalid: ${join(root, 'flux1-dev.safetensors')} not found; --from must hold flux1-dev.safetensors\n`,
-    );
-    expect(dragflow('bundle', 'frobnicate').code).toBe(2);
+    const missing = join(root, 'nothing-here');
+    const cases: [string[], number, string][] = [
+      [['verify', missing], 1, `bundle_not_found: ${missing} is not a bundle directory`],
+      [
+        ['build', '--random', '--config', 'tiny', '--seed', 'x', '--out', join(root, 'b')],
+        2,
+        '--seed must be an integer',
+      ],
+      [
+        ['build', '--random', '--config', 'huge', '--seed', '1', '--out', join(root, 'b')],
+        2,
+        '--config must be one of: tiny',
+      ],
+      [
+        ['build', '--from', root, '--model', 'flux2', '--out', join(root, 'c')],
+        2,
+        '--model must be one of: flux1-dev, flux1-schnell',
+      ],
+      [
+        ['build', '--from', root, '--model', 'flux1-dev', '--out', join(root, 'd')],
+        1,
+        `dragflow bundle build: bundle_source_invalid: ${join(root, 'flux1-dev.safetensors')} not found; --from must hold flux1-dev.safetensors\n`,
+      ],
+      [['build', '--out', join(root, 'e'), '--speed'], 2, "Unknown option '--speed'"],
+      [['frobnicate'], 2, "unknown subcommand 'frobnicate'"],
+    ];
+    for (const [args, code, message] of cases) {
+      const result = dragflow('bundle', ...args);
+      expect(result.code).toBe(code);
+      expect(result.stderr).toContain(message);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+    }
   });
 });
