@@ -30,5 +30,10 @@ export function gradientMask(operations: readonly RegionOperation[], size: Size)
 
 /** B at latent resolution (H/8, W/8): bilinear resize, > 0.5. */
 export function latentGradientMask(imageMask: BinaryMask): BinaryMask {
+  if (imageMask.width % 8 !== 0 || imageMask.height % 8 !== 0) {
+    throw new RangeError(
+      `B of ${imageMask.width}x${imageMask.height} is not at a working size (multiples of 16)`,
+    );
+  }
   return resizeMask(imageMask, imageMask.width / 8, imageMask.height / 8);
 }

@@ -36,6 +36,7 @@ describe('gradientMask', () => {
 
   it('is resized to latent resolution by bilinear > 0.5', () => {
     const image = blockMask(32, 32, 0, 0, 15, 31);
+    expect(() => latentGradientMask(blockMask(20, 16, 0, 0, 1, 1))).toThrow(RangeError);
     expect(pixelsOf(latentGradientMask(image))).toEqual([
       '0,0',
       '1,0',
