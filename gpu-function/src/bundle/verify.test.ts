@@ -182,6 +182,32 @@ describe('verifyBundle', () => {
       [{ ...manifest, notice: undefined }, 'notice'],
       [{ ...manifest, licence: { id: 'x', commercial_use: false } }, 'licence'],
       [{ ...manifest, graphs: [{ ...manifest.graphs[0], file: 'absent.onnx' }] }, 'graphs[0].file'],
+      [
+        {
+          ...manifest,
+          weight_files: [
+            {
+              ...manifest.weight_files[0],
+              tensors: [{ ...manifest.weight_files[0].tensors[0], length: 65_532 }],
+            },
+            manifest.weight_files[1],
+          ],
+        },
+        '"img_in.weight": length 65532, its dtype and shape need 65536',
+      ],
+      [
+        {
+          ...manifest,
+          weight_files: [
+            {
+              ...manifest.weight_files[0],
+              tensors: [{ ...manifest.weight_files[0].tensors[0], offset: 8192 }],
+            },
+            manifest.weight_files[1],
+          ],
+        },
+        '"img_in.weight" ends past the end of "weights/transformer.bin"',
+      ],
     ];
     for (const [broken, field] of cases) {
       await writeFile(join(dir, 'manifest.json'), sealManifest(broken));
