@@ -1,8 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Graph } from '../graph/graph.ts';
+import { toModelBytes } from '../graph/serialize.ts';
 import { convertBytes } from './dtype.ts';
 import { ExternalDataWriter } from './external-data.ts';
 
@@ -113,5 +116,36 @@ describe('ExternalDataWriter', () => {
     ).rejects.toMatchObject({
       code: 'partial_element',
     });
+  });
+});
+
+describe('external data loaded by onnxruntime', () => {
+  it('runs a model whose BF16-sourced weights were stored as F16 and F32 at aligned offsets', async () => {
+    const bf16 = (...values: number[]) =>
+      convertBytes(new Uint8Array(Float32Array.from(values).buffer), 'F32', 'BF16');
+    const writer = await ExternalDataWriter.open(join(dir, 'tiny.onnx.data'));
+    const weight = await writer.append(chunked(bf16(0.5, -1, 2, 0.25, -3, 4), 3), {
+      from: 'BF16',
+      storeAs: 'F16',
+    });
+    const bias = await writer.append(bf16(0.25, -0.5), { from: 'BF16', storeAs: 'F32' });
+    await writer.finish();
+    expect([weight, bias]).toEqual([
+      { location: 'tiny.onnx.data', offset: 0, length: 12 },
+      { location: 'tiny.onnx.data', offset: 4096, length: 8 },
+    ]);
+
+    const graph = new Graph('tiny');
+    const x = graph.input('x', 'float32', [1, 3]);
+    const w = graph.param('w', 'float32', [3, 2], weight, { stored: 'float16' });
+    const b = graph.param('b', 'float32', [2], bias);
+    graph.output('y', graph.add(graph.matmul(x, w), b));
+    await writeFile(join(dir, 'tiny.onnx'), toModelBytes(graph));
+
+    const session = await ort.InferenceSession.create(join(dir, 'tiny.onnx'), { logSeverityLevel: 3 });
+    const { y } = await session.run({ x: new ort.Tensor('float32', Float32Array.of(1, 2, 3), [1, 3]) });
+    // [1, 2, 3] @ [[0.5, -1], [2, 0.25], [-3, 4]] + [0.25, -0.5], all exact in f16 and bf16.
+    expect([...(y!.data as Float32Array)]).toEqual([-4.25, 11]);
+    await session.release();
   });
 });
