@@ -8,6 +8,7 @@ export interface Command {
 const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.ts')).demo,
   bundle: async () => (await import('./bundle.ts')).bundle,
+  graph: async () => (await import('./graph.ts')).graph,
 };
 
 function usage(): string {
