@@ -19,7 +19,7 @@ describe('presets', () => {
       kv_double_blocks: [0, 7, 8, 9, 10, 18],
       kv_single_blocks: [6, 9, 18, 23, 26, 31, 37],
       background_latent: 'reconstruction',
-      background_compositing: false,
+      background_compositing: true,
       output_format: 'png',
       output_quality: 95,
       preview_interval: 0,
