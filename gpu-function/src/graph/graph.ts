@@ -388,10 +388,9 @@ export class Graph {
     return this.op('LayerNormalization', [x, scale, bias], attrs, 3)[0]!;
   }
 
-  /** RMS normalization over the last dim, as primitive ops: x / sqrt(mean(x^2) + eps) * scale. */
+  /** RMSNormalization (opset 23) over the last dim: x / sqrt(mean(x^2) + eps) * scale. */
   rmsNorm(x: Tensor, scale: Tensor, epsilon = 1e-6): Tensor {
-    const meanSquare = this.reduceMean(this.mul(x, x), [-1]);
-    return this.mul(this.div(x, this.sqrt(this.add(meanSquare, epsilon))), scale);
+    return this.op1('RMSNormalization', [x, scale], { axis: -1, epsilon: { float: epsilon } });
   }
 
   /** GroupNormalization of [N, C, ...] as primitive ops; scale and bias are per channel [C]. */

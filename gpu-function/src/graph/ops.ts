@@ -196,6 +196,24 @@ const layerNormalization: Infer = (call) => {
   ];
 };
 
+const rmsNormalization: Infer = (call) => {
+  const x = input(call, 0);
+  const scale = input(call, 1);
+  requireFloat(call, x);
+  sameDtype(call, [x, scale]);
+  const axis = axisOf(call, intAttr(call, 'axis', -1), x.rank);
+  const normalized = x.shape.slice(axis);
+  const b = broadcastShapes(scale.shape, normalized);
+  if (b === undefined || !sameShape(b, normalized) || scale.rank > normalized.length) {
+    fail(
+      call,
+      'shape_mismatch',
+      `'${scale.name}' ${formatShape(scale.shape)} must broadcast to ${formatShape(normalized)}`,
+    );
+  }
+  return [{ dtype: x.dtype, shape: [...x.shape] }];
+};
+
 function reducedShape(call: OpCall, x: Tensor, axes: readonly number[], keepdims: boolean): number[] {
   const reduced = new Set(axes.map((a) => axisOf(call, a, x.rank)));
   return x.shape.flatMap((d, i) => (reduced.has(i) ? (keepdims ? [1] : []) : [d]));
@@ -505,6 +523,7 @@ export const opInference: Readonly<Record<string, Infer>> = {
   Relu: unaryFloat,
   Reshape: reshape,
   Resize: resize,
+  RMSNormalization: rmsNormalization,
   ScatterElements: scatterElements,
   ScatterND: scatterND,
   Sigmoid: unaryFloat,

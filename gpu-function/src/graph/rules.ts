@@ -253,6 +253,26 @@ function layerNormGradients(c: RuleContext): Thunk[] {
   ];
 }
 
+/** Like LayerNormalization without centering: dx = r (dxhat - xhat mean(dxhat xhat)), r = 1/rms. */
+function rmsNormGradients(c: RuleContext): Thunk[] {
+  const { g, node, dy } = c;
+  const [x, scale] = inputs(node) as [Tensor, Tensor];
+  const axis = normalizeAxis(intAttr(node, 'axis', -1), x.rank)!;
+  const axes = x.shape.slice(axis).map((_, i) => axis + i);
+  const inverseRms = lazy(() =>
+    g.div(1, g.sqrt(g.add(g.reduceMean(g.mul(x, x), axes), floatAttr(node, 'epsilon', 1e-5)))),
+  );
+  const normalized = lazy(() => g.mul(x, inverseRms()));
+  return [
+    () => {
+      const dxhat = g.mul(dy, scale);
+      const projection = g.mul(normalized(), g.reduceMean(g.mul(dxhat, normalized()), axes));
+      return g.mul(g.sub(dxhat, projection), inverseRms());
+    },
+    () => unbroadcast(g, g.mul(dy, normalized()), scale),
+  ];
+}
+
 /** The rule table. Ops missing here are forward-only; differentiating through them fails at build time. */
 export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Identity: ({ dy }) => [() => dy],
@@ -334,6 +354,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
     return [() => g.mul(y, g.sub(dy, g.reduceSum(g.mul(dy, y), [axis])))];
   },
   LayerNormalization: layerNormGradients,
+  RMSNormalization: rmsNormGradients,
   ReduceSum: ({ g, node, dy }) => {
     const x = node.inputs[0]!;
     return [() => g.expand(g.reshape(dy, keptShape(node)), x.shape)];

@@ -89,10 +89,15 @@ const cases: Record<string, CheckCase> = {
     inputs: { x: [2, 3, 4], s: [1, 4] },
     build: (g, x) => g.layerNorm(x.x!, x.s!, undefined, { axis: 1, epsilon: 1e-3 }),
   },
-  'RMS normalization': {
+  'RMSNormalization (last axis)': {
     dtype: 'float64',
     inputs: { x: [3, 8], s: [8] },
     build: (g, x) => g.rmsNorm(x.x!, x.s!),
+  },
+  'RMSNormalization (axis 1, broadcast scale)': {
+    dtype: 'float64',
+    inputs: { x: [2, 3, 4], s: [1, 4] },
+    build: (g, x) => g.op('RMSNormalization', [x.x!, x.s!], { axis: 1, epsilon: { float: 1e-3 } })[0]!,
   },
   'GroupNormalization (decomposed)': {
     dtype: 'float64',
