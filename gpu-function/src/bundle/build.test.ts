@@ -84,6 +84,19 @@ describe('buildRandomBundle', () => {
     expect(report.problems).toEqual([]);
   });
 
+  it('hashes discarded weights exactly as written ones (full-size checks on small disks)', async () => {
+    const written = await buildRandomBundle('tiny', 11, join(root, 'random-kept'));
+    const discarded = await buildRandomBundle('tiny', 11, join(root, 'random-discarded'), {
+      discardWeights: true,
+    });
+    expect(discarded.body).toEqual(written.body);
+    const report = await inspectBundle(join(root, 'random-discarded'));
+    expect(report.problems.map((p) => [p.code, p.file])).toEqual([
+      ['bundle_missing_file', 'transformer.weights'],
+      ['bundle_missing_file', 'ae.weights'],
+    ]);
+  });
+
   it('refuses an output folder that already holds files', async () => {
     await mkdir(join(root, 'taken'));
     await writeFile(join(root, 'taken', 'keep.txt'), 'mine');
