@@ -168,6 +168,18 @@ const softmax: Infer = (call) => {
   return [{ dtype: x.dtype, shape: [...x.shape] }];
 };
 
+/** A per-feature parameter (norm scale, bias) must broadcast to the normalized dims without growing them. */
+function requireBroadcastTo(call: OpCall, p: Tensor, normalized: readonly number[]): void {
+  const b = broadcastShapes(p.shape, normalized);
+  if (b === undefined || !sameShape(b, normalized) || p.rank > normalized.length) {
+    fail(
+      call,
+      'shape_mismatch',
+      `'${p.name}' ${formatShape(p.shape)} must broadcast to ${formatShape(normalized)}`,
+    );
+  }
+}
+
 const layerNormalization: Infer = (call) => {
   const x = input(call, 0);
   const scale = input(call, 1);
@@ -175,17 +187,7 @@ const layerNormalization: Infer = (call) => {
   requireFloat(call, x);
   sameDtype(call, bias ? [x, scale, bias] : [x, scale]);
   const axis = axisOf(call, intAttr(call, 'axis', -1), x.rank);
-  const normalized = x.shape.slice(axis);
-  for (const p of bias ? [scale, bias] : [scale]) {
-    const b = broadcastShapes(p.shape, normalized);
-    if (b === undefined || !sameShape(b, normalized) || p.rank > normalized.length) {
-      fail(
-        call,
-        'shape_mismatch',
-        `'${p.name}' ${formatShape(p.shape)} must broadcast to ${formatShape(normalized)}`,
-      );
-    }
-  }
+  for (const p of bias ? [scale, bias] : [scale]) requireBroadcastTo(call, p, x.shape.slice(axis));
   // Mean and InvStdDev keep the leading dims and are 1 over the normalized ones; stash_type
   // defaults to float32, so they are float32 even for float64 inputs.
   const stats = x.shape.map((d, i) => (i < axis ? d : 1));
@@ -201,16 +203,7 @@ const rmsNormalization: Infer = (call) => {
   const scale = input(call, 1);
   requireFloat(call, x);
   sameDtype(call, [x, scale]);
-  const axis = axisOf(call, intAttr(call, 'axis', -1), x.rank);
-  const normalized = x.shape.slice(axis);
-  const b = broadcastShapes(scale.shape, normalized);
-  if (b === undefined || !sameShape(b, normalized) || scale.rank > normalized.length) {
-    fail(
-      call,
-      'shape_mismatch',
-      `'${scale.name}' ${formatShape(scale.shape)} must broadcast to ${formatShape(normalized)}`,
-    );
-  }
+  requireBroadcastTo(call, scale, x.shape.slice(axisOf(call, intAttr(call, 'axis', -1), x.rank)));
   return [{ dtype: x.dtype, shape: [...x.shape] }];
 };
 

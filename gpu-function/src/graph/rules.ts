@@ -213,6 +213,28 @@ function unresize(g: Graph, dy: Tensor, x: Tensor, node: Node): Tensor {
   return t;
 }
 
+/**
+ * Input gradient of a normalization y = xhat * scale, xhat = (x - [mean]) * r, over `axes`:
+ * dx = r (dxhat - [mean(dxhat)] - xhat mean(dxhat xhat)), with dxhat = dy * scale.
+ */
+function normalizedInputGradient(
+  g: Graph,
+  dxhat: Tensor,
+  xhat: Tensor,
+  r: Tensor,
+  axes: number[],
+  centered: boolean,
+): Tensor {
+  const projected = g.sub(dxhat, g.mul(xhat, g.reduceMean(g.mul(dxhat, xhat), axes)));
+  return g.mul(centered ? g.sub(projected, g.reduceMean(dxhat, axes)) : projected, r);
+}
+
+function normalizedAxes(node: Node): number[] {
+  const x = node.inputs[0]!;
+  const axis = normalizeAxis(intAttr(node, 'axis', -1), x.rank)!;
+  return x.shape.slice(axis).map((_, i) => axis + i);
+}
+
 function layerNormGradients(c: RuleContext): Thunk[] {
   const { g, node, dy, dys } = c;
   if (dys[1] || dys[2]) {
@@ -223,53 +245,37 @@ function layerNormGradients(c: RuleContext): Thunk[] {
     );
   }
   const [x, scale, bias] = inputs(node) as [Tensor, Tensor, Tensor | undefined];
-  const axis = normalizeAxis(intAttr(node, 'axis', -1), x.rank)!;
-  const axes = x.shape.slice(axis).map((_, i) => axis + i);
+  const axes = normalizedAxes(node);
   // The saved statistics are float32 (stash_type); float64 graphs recompute them in float64.
-  const stats = lazy(() => {
-    if (x.dtype === 'float32') return g.mul(g.sub(x, node.outputs[1]!), node.outputs[2]!);
+  const statistics = lazy(() => {
+    if (x.dtype === 'float32') {
+      const inverseStd = node.outputs[2]!;
+      return { inverseStd, xhat: g.mul(g.sub(x, node.outputs[1]!), inverseStd) };
+    }
     const centered = g.sub(x, g.reduceMean(x, axes));
     const variance = g.reduceMean(g.mul(centered, centered), axes);
-    return g.div(centered, g.sqrt(g.add(variance, floatAttr(node, 'epsilon', 1e-5))));
+    const inverseStd = g.div(1, g.sqrt(g.add(variance, floatAttr(node, 'epsilon', 1e-5))));
+    return { inverseStd, xhat: g.mul(centered, inverseStd) };
   });
-  const invStd = () => {
-    const s = node.outputs[2]!;
-    if (x.dtype === 'float32') return s;
-    const centered = g.sub(x, g.reduceMean(x, axes));
-    return g.div(
-      1,
-      g.sqrt(g.add(g.reduceMean(g.mul(centered, centered), axes), floatAttr(node, 'epsilon', 1e-5))),
-    );
-  };
   return [
-    () => {
-      const xhat = stats();
-      const dxhat = g.mul(dy, scale);
-      const projection = g.mul(xhat, g.reduceMean(g.mul(dxhat, xhat), axes));
-      return g.mul(g.sub(g.sub(dxhat, g.reduceMean(dxhat, axes)), projection), invStd());
-    },
-    () => unbroadcast(g, g.mul(dy, stats()), scale),
+    () =>
+      normalizedInputGradient(g, g.mul(dy, scale), statistics().xhat, statistics().inverseStd, axes, true),
+    () => unbroadcast(g, g.mul(dy, statistics().xhat), scale),
     bias && (() => unbroadcast(g, dy, bias)),
   ];
 }
 
-/** Like LayerNormalization without centering: dx = r (dxhat - xhat mean(dxhat xhat)), r = 1/rms. */
 function rmsNormGradients(c: RuleContext): Thunk[] {
   const { g, node, dy } = c;
   const [x, scale] = inputs(node) as [Tensor, Tensor];
-  const axis = normalizeAxis(intAttr(node, 'axis', -1), x.rank)!;
-  const axes = x.shape.slice(axis).map((_, i) => axis + i);
+  const axes = normalizedAxes(node);
   const inverseRms = lazy(() =>
     g.div(1, g.sqrt(g.add(g.reduceMean(g.mul(x, x), axes), floatAttr(node, 'epsilon', 1e-5)))),
   );
-  const normalized = lazy(() => g.mul(x, inverseRms()));
+  const xhat = lazy(() => g.mul(x, inverseRms()));
   return [
-    () => {
-      const dxhat = g.mul(dy, scale);
-      const projection = g.mul(normalized(), g.reduceMean(g.mul(dxhat, normalized()), axes));
-      return g.mul(g.sub(dxhat, projection), inverseRms());
-    },
-    () => unbroadcast(g, g.mul(dy, normalized()), scale),
+    () => normalizedInputGradient(g, g.mul(dy, scale), xhat(), inverseRms(), axes, false),
+    () => unbroadcast(g, g.mul(dy, xhat()), scale),
   ];
 }
 

@@ -1,18 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { appendGradients } from '../../src/graph/autodiff.ts';
-import { GraphError } from '../../src/graph/errors.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { createSession } from '../../src/graph/session.ts';
-
-function errorOf(build: () => unknown): GraphError {
-  try {
-    build();
-  } catch (e) {
-    if (e instanceof GraphError) return e;
-    throw e;
-  }
-  throw new Error('expected a GraphError');
-}
+import { errorOf } from './graph-error.ts';
 
 describe('appendGradients', () => {
   it('builds only the gradients asked for and reuses forward activations', () => {

@@ -3,20 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { GraphError } from '../../src/graph/errors.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { toModelBytes } from '../../src/graph/serialize.ts';
 import { createSession } from '../../src/graph/session.ts';
-
-function errorOf(build: () => unknown): GraphError {
-  try {
-    build();
-  } catch (e) {
-    if (e instanceof GraphError) return e;
-    throw e;
-  }
-  throw new Error('expected a GraphError');
-}
+import { errorOf } from './graph-error.ts';
 
 describe('graph builder', () => {
   it('infers shapes and runs a linear + softmax block in onnxruntime', async () => {
