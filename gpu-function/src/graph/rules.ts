@@ -246,9 +246,10 @@ function layerNormGradients(c: RuleContext): Thunk[] {
   }
   const [x, scale, bias] = inputs(node) as [Tensor, Tensor, Tensor | undefined];
   const axes = normalizedAxes(node);
-  // The saved statistics are float32 (stash_type); float64 graphs recompute them in float64.
+  // Saved statistics are float32 (stash_type): float64 graphs, and nodes built without the
+  // statistics outputs, recompute them.
   const statistics = lazy(() => {
-    if (x.dtype === 'float32') {
+    if (x.dtype === 'float32' && node.outputs.length === 3) {
       const inverseStd = node.outputs[2]!;
       return { inverseStd, xhat: g.mul(g.sub(x, node.outputs[1]!), inverseStd) };
     }

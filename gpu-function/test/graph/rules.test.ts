@@ -89,6 +89,12 @@ const cases: Record<string, CheckCase> = {
     inputs: { x: [2, 3, 4], s: [1, 4] },
     build: (g, x) => g.layerNorm(x.x!, x.s!, undefined, { axis: 1, epsilon: 1e-3 }),
   },
+  'LayerNormalization (built without its statistics outputs)': {
+    dtype: 'float32',
+    inputs: { x: [3, 5], s: [5], b: [5] },
+    build: (g, x) =>
+      g.op('LayerNormalization', [x.x!, x.s!, x.b!], { axis: -1, epsilon: { float: 1e-5 } })[0]!,
+  },
   'RMSNormalization (last axis)': {
     dtype: 'float64',
     inputs: { x: [3, 8], s: [8] },
