@@ -18,6 +18,7 @@ import { buildDecoderGraph, buildEncoderGraph } from '../flux/vae.ts';
 import { type CheckpointSource, generatedCheckpoint, openCheckpoint } from './checkpoint-source.ts';
 import { BundleError } from './errors.ts';
 import type { Licence, StorageDtype } from './manifest.ts';
+import type { BundleConfig } from './model-config.ts';
 import { RANDOM_WEIGHTS_GENERATOR, randomParameter } from './random-weights.ts';
 import {
   type BundlePlan,
@@ -102,8 +103,16 @@ export function autoEncoderGraphs(config: AutoEncoderConfig, grid: TokenGrid): G
   ];
 }
 
-function modelConfig(transformer: FluxConfig, autoencoder: AutoEncoderConfig, grid: TokenGrid) {
-  return { transformer: { ...transformer }, autoencoder: { ...autoencoder }, graph_grid: { ...grid } };
+export function modelConfig(
+  transformer: FluxConfig,
+  autoencoder: AutoEncoderConfig,
+  grid: TokenGrid,
+): BundleConfig {
+  return {
+    transformer: { ...transformer, axesDim: [...transformer.axesDim] },
+    autoencoder: { ...autoencoder, chMult: [...autoencoder.chMult] },
+    graph_grid: { ...grid },
+  };
 }
 
 function refuseSource(file: string, error: unknown): never {

@@ -23,6 +23,7 @@ import {
 } from './demo-vae.ts';
 import { BundleError } from './errors.ts';
 import type { Manifest } from './manifest.ts';
+import type { BundleConfig } from './model-config.ts';
 import { RANDOM_WEIGHTS_GENERATOR } from './random-weights.ts';
 import { inspectBundle } from './verify.ts';
 import { type BundlePlan, writeBundle } from './write.ts';
@@ -46,10 +47,10 @@ const RECIPE =
   `zero modulation weights with residual gates ${DEMO_RESIDUAL_GATE}, other weights ${RANDOM_WEIGHTS_GENERATOR} ` +
   `seed ${DEMO_SEED}.`;
 
-const DEMO_CONFIG = {
-  transformer: { ...DEMO_FLUX_CONFIG },
+const DEMO_CONFIG: BundleConfig = {
+  transformer: { ...DEMO_FLUX_CONFIG, axesDim: [...DEMO_FLUX_CONFIG.axesDim] },
   autoencoder: {
-    name: 'demo-orthonormal-patch',
+    name: 'demo-orthonormal-patch' as const,
     patch: DEMO_PATCH,
     zChannels: DEMO_LATENT_CHANNELS,
     scaleFactor: 1,

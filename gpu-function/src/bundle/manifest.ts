@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BundleError } from './errors.ts';
+import { bundleConfigSchema } from './model-config.ts';
 
 /**
  * The model bundle's `manifest.json`: what the bundle holds (family, model, config, graphs and their
@@ -129,8 +130,8 @@ const manifestFields = {
   family: z.string().min(1).max(64),
   /** The model's name within its family, e.g. "flux1-dev", "flux1-schnell", "tiny", "demo". */
   model: z.string().regex(/^[a-z0-9][a-z0-9.-]*$/),
-  /** The family's model configuration (for flux1: depth, widths, channels, RoPE axes, ...). */
-  config: z.record(z.string(), z.unknown()),
+  /** The transformer and autoencoder configs and the grid the graphs were built for. */
+  config: bundleConfigSchema,
   precision: z.strictObject({
     /** The dtype the weights are stored in. */
     storage: z.enum(STORAGE_DTYPES),
@@ -206,6 +207,14 @@ export function serializeManifest(body: ManifestBody): string {
   return sealManifest(manifestBody.parse(body));
 }
 
+/** `graphs[0].file: message`, one line per issue. */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const path = issue.path
+    .map((key, i) => (typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`))
+    .join('');
+  return path === '' ? issue.message : `${path}: ${issue.message}`;
+}
+
 function invalid(message: string): BundleError {
   return BundleError.of('bundle_manifest_invalid', MANIFEST_FILE, `manifest.json: ${message}`);
 }
@@ -253,6 +262,6 @@ export function parseManifest(bytes: Buffer): Manifest {
     );
   }
   const result = manifestBody.safeParse(body);
-  if (!result.success) throw invalid(z.prettifyError(result.error).replaceAll('\n', '; '));
+  if (!result.success) throw invalid(result.error.issues.map(describeIssue).join('; '));
   return { ...result.data, manifest_sha256: declaredHash };
 }

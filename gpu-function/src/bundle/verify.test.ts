@@ -3,6 +3,8 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { autoEncoderConfigs, fluxConfigs } from '../flux/config.ts';
+import { modelConfig, TINY_GRID } from './build.ts';
 import { BundleError } from './errors.ts';
 import { type ManifestBody, parseManifest, sealManifest, serializeManifest } from './manifest.ts';
 import { inspectBundle, sha256File, verifyBundle } from './verify.ts';
@@ -20,7 +22,7 @@ function body(files: ManifestBody['files']): ManifestBody {
     format_version: 1,
     family: 'flux1',
     model: 'tiny',
-    config: { depth: 2 },
+    config: modelConfig(fluxConfigs.tiny, autoEncoderConfigs['tiny-ae'], TINY_GRID),
     precision: { storage: 'float32', compute: 'float32' },
     graphs: [
       {
@@ -182,6 +184,20 @@ describe('verifyBundle', () => {
       [{ ...manifest, notice: undefined }, 'notice'],
       [{ ...manifest, licence: { id: 'x', commercial_use: false } }, 'licence'],
       [{ ...manifest, graphs: [{ ...manifest.graphs[0], file: 'absent.onnx' }] }, 'graphs[0].file'],
+      [
+        {
+          ...manifest,
+          config: { ...manifest.config, transformer: { ...manifest.config.transformer, inChannels: 20 } },
+        },
+        "config.transformer.inChannels: 20 must be 4 x the autoencoder's 4 latent channels",
+      ],
+      [
+        {
+          ...manifest,
+          config: { ...manifest.config, transformer: { ...manifest.config.transformer, numHeads: 5 } },
+        },
+        "config 'tiny': hiddenSize 48 must be divisible by numHeads 5",
+      ],
       [
         {
           ...manifest,

@@ -18,6 +18,7 @@ import {
   type TensorSpec,
   type WeightFileEntry,
 } from './manifest.ts';
+import type { BundleConfig } from './model-config.ts';
 
 const SAFETENSORS_DTYPE: Readonly<Record<StorageDtype, FloatDtype>> = {
   float32: 'F32',
@@ -38,7 +39,7 @@ export interface GraphPlan {
 /** Everything a bundle is made of; `writeBundle` streams it to disk and writes the manifest last. */
 export interface BundlePlan {
   model: string;
-  config: Record<string, unknown>;
+  config: BundleConfig;
   storage: StorageDtype;
   /** One external-data file per source, named e.g. "transformer.weights". */
   weights: { file: string; source: CheckpointSource }[];
