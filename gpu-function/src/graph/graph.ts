@@ -506,31 +506,44 @@ export class Graph {
    * never computed (dangling) or that depends on itself (cycle).
    */
   topologicalNodes(): Node[] {
+    // Without declared tensors every input existed before its consumer: build order is topological.
+    if (this.declared.size === 0) return [...this.nodes];
     const state = new Map<Node, 'visiting' | 'done'>();
     const order: Node[] = [];
-    const visit = (node: Node, path: Node[]) => {
+    // Iterative depth-first search (graphs are deep): each frame is a node and its next input.
+    const stack: { node: Node; next: number }[] = [];
+    const enter = (node: Node) => {
       const s = state.get(node);
       if (s === 'done') return;
       if (s === 'visiting') {
+        const path = stack.map((f) => f.node);
         const cycle = [...path.slice(path.indexOf(node)), node].map((n) => n.name).join(' -> ');
         throw new GraphError('cycle', nodeLabel(node.op, node.name), `depends on itself: ${cycle}`);
       }
       state.set(node, 'visiting');
-      for (const t of node.inputs) {
-        if (t === undefined) continue;
-        if (t.producer) visit(t.producer, [...path, node]);
-        else if (this.declared.has(t)) {
+      stack.push({ node, next: 0 });
+    };
+    for (const root of this.nodes) {
+      enter(root);
+      while (stack.length) {
+        const frame = stack.at(-1)!;
+        const t = frame.node.inputs[frame.next++];
+        if (frame.next > frame.node.inputs.length) {
+          stack.pop();
+          state.set(frame.node, 'done');
+          order.push(frame.node);
+        } else if (t?.producer) {
+          enter(t.producer);
+        } else if (t && this.declared.has(t)) {
+          const { op, name } = frame.node;
           throw new GraphError(
             'dangling_input',
-            nodeLabel(node.op, node.name),
+            nodeLabel(op, name),
             `input '${t.name}' was declared but never defined`,
           );
         }
       }
-      state.set(node, 'done');
-      order.push(node);
-    };
-    for (const node of this.nodes) visit(node, []);
+    }
     return order;
   }
 
