@@ -10,6 +10,7 @@ export type GraphErrorCode =
   | 'cycle'
   | 'duplicate_name'
   | 'missing_data'
+  | 'model_too_large'
   | 'no_gradient_rule'
   | 'not_scalar_loss';
 

@@ -2,7 +2,14 @@
  * The graph builder: named inputs, params (initializers) and outputs, and one method per op,
  * each shape-checked when called. Shapes are concrete numbers: a graph is built per image size.
  */
-import { arrayKindOf, type DType, onnxDataType, type TensorData, typedArrayOf } from './dtype.ts';
+import {
+  arrayKindOf,
+  bytesPerElement,
+  type DType,
+  onnxDataType,
+  type TensorData,
+  typedArrayOf,
+} from './dtype.ts';
 import { GraphError } from './errors.ts';
 import { type Attrs, nodeLabel, opInference } from './ops.ts';
 import { formatShape, sameShape, sizeOf } from './shape.ts';
@@ -586,8 +593,20 @@ function checkShape(shape: readonly number[], where: string): number[] {
 }
 
 function checkData(t: Tensor, data: TensorData | ExternalRef | undefined): void {
-  if (data === undefined || !ArrayBuffer.isView(data)) return;
+  if (data === undefined) return;
   const where = `initializer '${t.name}'`;
+  if (!ArrayBuffer.isView(data)) {
+    const expected = t.size * bytesPerElement[t.dtype];
+    const { offset, length } = data;
+    if (!Number.isSafeInteger(offset) || offset < 0 || length !== expected) {
+      throw new GraphError(
+        'shape_mismatch',
+        where,
+        `external data (offset ${offset}, length ${length}) must be ${expected} bytes at a non-negative offset for ${t.dtype}${formatShape(t.shape)}`,
+      );
+    }
+    return;
+  }
   if (data.constructor.name !== arrayKindOf(t.dtype)) {
     throw new GraphError(
       'dtype_mismatch',

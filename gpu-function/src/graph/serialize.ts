@@ -4,7 +4,7 @@
  */
 import { readFileSync } from 'node:fs';
 import protobuf from 'protobufjs';
-import { onnxDataType, toLittleEndianBytes } from './dtype.ts';
+import { onnxDataType, type TensorData, toLittleEndianBytes } from './dtype.ts';
 import { GraphError } from './errors.ts';
 import type { ExternalRef, Graph, Tensor } from './graph.ts';
 import type { Attr } from './ops.ts';
@@ -43,11 +43,10 @@ function valueInfo(t: Tensor): object {
   };
 }
 
-function isExternal(data: unknown): data is ExternalRef {
-  return typeof data === 'object' && data !== null && 'location' in data;
-}
+/** A protobuf message cannot exceed 2 GiB; larger weights must be ExternalRefs. */
+export const MAX_INLINE_BYTES = 2 ** 31 - 1;
 
-function initializer(stored: Tensor, data: unknown): object {
+function initializer(stored: Tensor, data: TensorData | ExternalRef | undefined): object {
   const base = { name: stored.name, dims: stored.shape, data_type: onnxDataType[stored.dtype] };
   if (data === undefined) {
     throw new GraphError(
@@ -56,7 +55,7 @@ function initializer(stored: Tensor, data: unknown): object {
       'has no data; attach data or an ExternalRef before serializing',
     );
   }
-  if (isExternal(data)) {
+  if (!ArrayBuffer.isView(data)) {
     const entries = [
       { key: 'location', value: data.location },
       { key: 'offset', value: String(data.offset) },
@@ -64,12 +63,23 @@ function initializer(stored: Tensor, data: unknown): object {
     ];
     return { ...base, external_data: entries, data_location: 1 };
   }
-  return { ...base, raw_data: toLittleEndianBytes(data as Parameters<typeof toLittleEndianBytes>[0]) };
+  return { ...base, raw_data: toLittleEndianBytes(data) };
 }
 
 /** The graph as an ONNX ModelProto. Checks the graph first (dangling inputs, cycles, missing weights). */
 export function toModelBytes(graph: Graph): Uint8Array {
   const nodes = graph.topologicalNodes();
+  const inline = graph.initializers.reduce(
+    (sum, i) => sum + (ArrayBuffer.isView(i.data) ? i.data.byteLength : 0),
+    0,
+  );
+  if (inline > MAX_INLINE_BYTES) {
+    throw new GraphError(
+      'model_too_large',
+      `graph '${graph.name}'`,
+      `${inline} bytes of in-memory weights exceed the 2 GiB protobuf limit; pass large weights as ExternalRefs`,
+    );
+  }
   const outputNames = new Set(graph.outputs.map((o) => o.tensor.name));
   const model = {
     ir_version: IR_VERSION,

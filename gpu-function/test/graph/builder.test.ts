@@ -150,6 +150,21 @@ describe('graph builder', () => {
     expect(Array.from(out.y!.data as Float32Array)).toEqual([3.5, 1, 8.25]);
   });
 
+  it('checks external data against the stored dtype and shape', () => {
+    const g = new Graph('external-check');
+    const e = errorOf(() =>
+      g.param('w', 'float32', [4, 4], { location: 'w.bin', offset: 0, length: 64 }, { stored: 'bfloat16' }),
+    );
+    expect(e.code).toBe('shape_mismatch');
+    expect(e.message).toBe(
+      "initializer 'w': external data (offset 0, length 64) must be 32 bytes at a non-negative offset for bfloat16[4, 4] [shape_mismatch]",
+    );
+    expect(
+      g.param('v', 'float32', [4, 4], { location: 'w.bin', offset: 64, length: 32 }, { stored: 'bfloat16' })
+        .dtype,
+    ).toBe('float32');
+  });
+
   it('builds shape-only params but refuses to serialize them', () => {
     const g = new Graph('no-weights');
     const y = g.linear(
