@@ -11,7 +11,7 @@ import {
 } from '../flux/config.ts';
 import { buildDragStepGraph } from '../flux/drag-step.ts';
 import { FluxModelError } from '../flux/errors.ts';
-import { buildFeatureGraph } from '../flux/features.ts';
+import { buildFeatureGraph, type FeatureOptions } from '../flux/features.ts';
 import type { WeightOptions } from '../flux/param-binder.ts';
 import { buildVelocityGraph, type TokenGrid } from '../flux/transformer.ts';
 import { buildDecoderGraph, buildEncoderGraph } from '../flux/vae.ts';
@@ -65,7 +65,11 @@ function bind(lookup: WeightLookup, stored: StorageDtype): WeightOptions {
  * the plain velocity, DragFlow's supervision features, and one drag step for a single region.
  * K/V-injection and multi-region variants are built by the runtime from the weight index.
  */
-export function transformerGraphs(config: FluxConfig, grid: TokenGrid): GraphPlan[] {
+export function transformerGraphs(
+  config: FluxConfig,
+  grid: TokenGrid,
+  supervision: Pick<FeatureOptions, 'mapSize'> = {},
+): GraphPlan[] {
   return [
     {
       name: 'velocity',
@@ -73,12 +77,13 @@ export function transformerGraphs(config: FluxConfig, grid: TokenGrid): GraphPla
     },
     {
       name: 'features',
-      build: (lookup, stored) => buildFeatureGraph(config, { grid, weights: bind(lookup, stored) }),
+      build: (lookup, stored) =>
+        buildFeatureGraph(config, { grid, ...supervision, weights: bind(lookup, stored) }),
     },
     {
       name: 'drag_step',
       build: (lookup, stored) =>
-        buildDragStepGraph(config, { grid, regions: 1, weights: bind(lookup, stored) }),
+        buildDragStepGraph(config, { grid, ...supervision, regions: 1, weights: bind(lookup, stored) }),
     },
   ];
 }

@@ -7,9 +7,12 @@ import { randomParameter } from './random-weights.ts';
  * that the demo edit is legible without a trained model:
  * - the final layer is zero, so the velocity is exactly zero and inversion and sampling are the
  *   identity (the demo shows the drag optimisation's effect alone);
- * - img_in is an orthonormal map (the 768-point DCT-II), so every tapped feature is an injective,
- *   perfectly conditioned function of its latent token, and region-level L1 supervision carries the
- *   source tokens' latents to the target;
+ * - img_in is an orthonormal map (the 768-point DCT-II) times DEMO_FEATURE_GAIN, so every tapped
+ *   feature is an injective, perfectly conditioned function of its latent token, and region-level L1
+ *   supervision carries the source tokens' latents to the target;
+ * - the gain (also on the norm1 modulation scale, 1 + scale = gain) sizes the features' gradients so
+ *   that DragFlow's default step (lr 1000 on a loss averaged over every feature element) moves the
+ *   demo latent about as far per step as it moves a FLUX latent;
  * - modulation weights are zero and their gates a small constant, so attention and MLP outputs only
  *   nudge the residual stream (features stay close to img_in(x), independent of t, guidance and text);
  * - everything else is seeded uniform noise, so the graphs still compute something non-trivial.
@@ -36,9 +39,20 @@ export const DEMO_FLUX_CONFIG: FluxConfig = {
 export const DEMO_SEED = 20_251_002;
 /** Gate of every attention and MLP residual: their outputs enter the stream scaled by this. */
 export const DEMO_RESIDUAL_GATE = 0.02;
+/** Scale of the image stream and of the norm1-modulated features (see above). */
+export const DEMO_FEATURE_GAIN = 20;
 
-/** Index of each gate among the modulation's chunks: double (shift, scale, gate) x 2, single x 1. */
-const GATE_CHUNKS: Readonly<Record<string, readonly number[]>> = { 6: [2, 5], 3: [2] };
+/**
+ * Constant modulation per chunk (shift, scale, gate for each sub-layer; double blocks have two
+ * sub-layers, single blocks one): residual gates everywhere, the feature gain on the image stream's
+ * norm1 scale (a tapped DragFlow feature).
+ */
+function modulationBias(name: string, chunk: number): number {
+  const gateChunk = chunk % 3 === 2;
+  if (gateChunk) return DEMO_RESIDUAL_GATE;
+  const imageNorm1Scale = chunk === 1 && /^double_blocks\.\d+\.img_mod\./.test(name);
+  return imageNorm1Scale ? DEMO_FEATURE_GAIN - 1 : 0;
+}
 
 function constantF32(count: number, value: (i: number) => number): Uint8Array {
   const values = new Float32Array(count);
@@ -51,16 +65,13 @@ export function demoTransformerParameter(name: string, shape: readonly number[])
   const count = shape.reduce((a, b) => a * b, 1);
   const hidden = DEMO_FLUX_CONFIG.hiddenSize;
   if (name === 'img_in.weight') {
-    // torch Linear weight [out, in]: the DCT matrix's rows are orthonormal, so x -> Dx is an isometry.
-    return [new Uint8Array(Float32Array.from(dctMatrix(hidden)).buffer)];
+    // torch Linear weight [out, in]: the DCT matrix's rows are orthonormal, so x -> gain Dx is a scaled isometry.
+    return [new Uint8Array(Float32Array.from(dctMatrix(hidden), (v) => DEMO_FEATURE_GAIN * v).buffer)];
   }
   if (name === 'img_in.bias' || name.startsWith('final_layer.')) return [constantF32(count, () => 0)];
   const isModulation = /(_mod|\.modulation)\.lin\.(weight|bias)$/.test(name);
   if (isModulation && name.endsWith('.weight')) return [constantF32(count, () => 0)];
-  if (isModulation) {
-    const gates = GATE_CHUNKS[count / hidden] ?? [];
-    return [constantF32(count, (i) => (gates.includes(Math.floor(i / hidden)) ? DEMO_RESIDUAL_GATE : 0))];
-  }
+  if (isModulation) return [constantF32(count, (i) => modulationBias(name, Math.floor(i / hidden)))];
   if (name.endsWith('_norm.scale')) return [constantF32(count, () => 1)];
   return randomParameter(DEMO_SEED, name, shape, 'F32');
 }

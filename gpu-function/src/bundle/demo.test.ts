@@ -5,8 +5,8 @@ import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transformerFeeds } from '../flux/feeds.ts';
 import { imagePositionIds, textPositionIds } from '../flux/rope.ts';
-import { DEMO_GRID, DEMO_IMAGE_SIZE, DEMO_NOTICE, ensureDemoBundle } from './demo.ts';
-import { DEMO_FLUX_CONFIG } from './demo-transformer.ts';
+import { DEMO_FEATURE_MAP, DEMO_GRID, DEMO_IMAGE_SIZE, DEMO_NOTICE, ensureDemoBundle } from './demo.ts';
+import { DEMO_FEATURE_GAIN, DEMO_FLUX_CONFIG } from './demo-transformer.ts';
 import { dctMatrix, patchBasis } from './demo-vae.ts';
 import { type LoadedBundle, loadBundle } from './load.ts';
 
@@ -19,7 +19,9 @@ beforeAll(async () => {
   const first = await ensureDemoBundle(root);
   expect(first.built).toBe(true);
   dir = first.dir;
-  bundle = await loadBundle(dir, { graphs: ['vae_encoder', 'vae_decoder', 'velocity', 'features'] });
+  bundle = await loadBundle(dir, {
+    graphs: ['vae_encoder', 'vae_decoder', 'velocity', 'features', 'drag_step'],
+  });
 });
 
 afterAll(async () => {
@@ -130,7 +132,7 @@ describe('demo transformer', () => {
   const tokens = DEMO_GRID.height * DEMO_GRID.width;
   const channels = DEMO_FLUX_CONFIG.inChannels;
 
-  function feeds(img: Float32Array) {
+  function feeds(img: Float32Array, graph = 'velocity') {
     const raw = transformerFeeds(DEMO_FLUX_CONFIG, DEMO_GRID, {
       img,
       imgIds: imagePositionIds(DEMO_GRID.height, DEMO_GRID.width),
@@ -140,9 +142,11 @@ describe('demo transformer', () => {
       y: new Float32Array(DEMO_FLUX_CONFIG.vecInDim),
       guidance: [3.5],
     });
-    const inputs = bundle.manifest.graphs.find((g) => g.name === 'velocity')!.inputs;
+    const inputs = bundle.manifest.graphs.find((g) => g.name === graph)!.inputs;
     return Object.fromEntries(
-      inputs.map((spec) => [spec.name, { data: raw[spec.name]!, dims: spec.shape as number[] }]),
+      inputs.flatMap((spec) =>
+        spec.name in raw ? [[spec.name, { data: raw[spec.name]!, dims: spec.shape as number[] }]] : [],
+      ),
     );
   }
 
@@ -180,7 +184,7 @@ describe('demo transformer', () => {
       for (let r = 0; r < channels; r++) {
         let sum = 0;
         for (let c = 0; c < channels; c++) sum += dct[r * channels + c]! * x[c]!;
-        mapped[r] = sum;
+        mapped[r] = DEMO_FEATURE_GAIN * sum;
       }
       expect(relativeDistance(token(before, t), mapped)).toBeLessThan(0.1);
     }
@@ -192,5 +196,50 @@ describe('demo transformer', () => {
     expect(relativeDistance(token(after, 10), token(before, 200))).toBeLessThan(0.1);
     expect(relativeDistance(token(after, 200), token(before, 10))).toBeLessThan(0.1);
     expect(relativeDistance(token(after, 10), token(before, 10))).toBeGreaterThan(1);
+  });
+
+  it('lets drag steps at the default lr (1000) carry a region of tokens to its target', async () => {
+    // Source: tokens in rows 4-7, columns 4-7, with distinct content; target: 6 tokens to the right.
+    const shift = 6;
+    const inSource = (t: number) =>
+      Math.floor(t / 16) >= 4 && Math.floor(t / 16) < 8 && t % 16 >= 4 && t % 16 < 8;
+    const start = latent(3).map((v) => v / 4);
+    const content = latent(4);
+    for (let t = 0; t < tokens; t++) if (inSource(t)) start.set(token(content, t), t * channels);
+    const distanceToSource = (z: Float32Array) => {
+      let sum = 0;
+      for (let t = 0; t < tokens; t++) {
+        if (inSource(t))
+          for (let c = 0; c < channels; c++)
+            sum += Math.abs(z[(t + shift) * channels + c]! - start[t * channels + c]!);
+      }
+      return sum / (16 * channels);
+    };
+    const { height: h, width: w } = DEMO_FEATURE_MAP;
+    // Four taps (modulated and output of both double blocks), each hidden / 4 channels once unpacked.
+    const c = 4 * (DEMO_FLUX_CONFIG.hiddenSize / 4);
+    const declared = bundle.manifest.graphs.find((g) => g.name === 'drag_step')!.inputs;
+    expect(declared.find((i) => i.name === 'warped_features')!.shape).toEqual([1, c, h, w]);
+    const mask = new Float32Array(h * w);
+    for (let y = 8; y < 16; y++) for (let x = 2 * (4 + shift); x < 2 * (8 + shift); x++) mask[y * w + x] = 1;
+    const step = (z: Float32Array, warped: Float32Array) =>
+      run('drag_step', {
+        ...feeds(z, 'drag_step'),
+        warped_features: { data: warped, dims: [1, c, h, w] },
+        region_masks: { data: mask, dims: [1, 1, h, w] },
+        region_weights: { data: new Float32Array([1]), dims: [1] },
+      });
+    // F0 translated by the drag (2 feature pixels per token); only the masked target region matters.
+    const f0 = (await step(start, new Float32Array(c * h * w))).features!.data as Float32Array;
+    const warped = new Float32Array(f0.length);
+    for (let i = 0; i < f0.length; i++) if (i % w >= 2 * shift) warped[i] = f0[i - 2 * shift]!;
+    const z = start.slice();
+    const before = distanceToSource(z);
+    for (let k = 0; k < 20; k++) {
+      const gradient = (await step(z, warped)).grad_img!.data as Float32Array;
+      for (let i = 0; i < z.length; i++) z[i] = z[i]! - 1000 * gradient[i]!;
+    }
+    expect(before).toBeGreaterThan(0.9);
+    expect(distanceToSource(z)).toBeLessThan(0.15 * before);
   });
 });
