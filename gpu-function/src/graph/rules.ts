@@ -74,12 +74,11 @@ function geluTanhDerivative(g: Graph, x: Tensor): Tensor {
 
 /** Per-axis (begin, count, step) of a Slice node, for its gradient. */
 function sliceAxes(node: Node): { axis: number; begin: number; count: number; step: number }[] {
-  const call = { op: node.op, name: node.name, inputs: node.inputs, attrs: node.attrs };
   const x = node.inputs[0]!;
-  const starts = constInts(call, 1);
-  const ends = constInts(call, 2);
-  const axes = node.inputs[3] ? constInts(call, 3) : starts.map((_, i) => i);
-  const steps = node.inputs[4] ? constInts(call, 4) : starts.map(() => 1);
+  const starts = constInts(node, 1);
+  const ends = constInts(node, 2);
+  const axes = node.inputs[3] ? constInts(node, 3) : starts.map((_, i) => i);
+  const steps = node.inputs[4] ? constInts(node, 4) : starts.map(() => 1);
   return axes.map((a, i) => {
     const axis = normalizeAxis(a, x.rank)!;
     const step = steps[i]!;
@@ -136,20 +135,35 @@ function ungather(g: Graph, dy: Tensor, x: Tensor, indices: Tensor, axis: number
     ...Array.from({ length: axis }, (_, i) => i),
     ...Array.from({ length: dy.rank - axis - ir }, (_, i) => axis + ir + i),
   ];
-  const target = zeros(g, g.transpose(x, xPerm));
+  const target = g.expand(
+    g.scalar(0, x.dtype),
+    xPerm.map((p) => x.shape[p]!),
+  );
   const scattered = g.op('ScatterND', [target, g.unsqueeze(wrapped, [-1]), g.transpose(dy, dyPerm)], {
     reduction: 'add',
   })[0]!;
   return g.transpose(scattered, invertPermutation(xPerm));
 }
 
+/** Conv's strides, dilations and pads with ONNX defaults filled in. */
+function convGeometry(node: Node): {
+  strides: readonly number[];
+  dilations: readonly number[];
+  pads: readonly number[];
+} {
+  const spatial = node.inputs[0]!.rank - 2;
+  return {
+    strides: intsAttr(node, 'strides') ?? new Array(spatial).fill(1),
+    dilations: intsAttr(node, 'dilations') ?? new Array(spatial).fill(1),
+    pads: intsAttr(node, 'pads') ?? new Array(2 * spatial).fill(0),
+  };
+}
+
 /** Gradient of Conv with respect to its weight, one group at a time. */
 function convWeightGradient(g: Graph, dy: Tensor, x: Tensor, w: Tensor, node: Node): Tensor {
   const group = intAttr(node, 'group', 1);
   const spatial = x.rank - 2;
-  const strides = intsAttr(node, 'strides')!;
-  const dilations = intsAttr(node, 'dilations')!;
-  const pads = intsAttr(node, 'pads')!;
+  const { strides, dilations, pads } = convGeometry(node);
   const kernel = w.shape.slice(2);
   const toFront = [1, 0, ...Array.from({ length: spatial }, (_, i) => i + 2)];
   const xs = group === 1 ? [x] : g.split(x, new Array(group).fill(x.shape[1]! / group), 1);
@@ -176,9 +190,7 @@ function convWeightGradient(g: Graph, dy: Tensor, x: Tensor, w: Tensor, node: No
 }
 
 function convInputGradient(g: Graph, dy: Tensor, x: Tensor, w: Tensor, node: Node): Tensor {
-  const strides = intsAttr(node, 'strides')!;
-  const dilations = intsAttr(node, 'dilations')!;
-  const pads = intsAttr(node, 'pads')!;
+  const { strides, dilations, pads } = convGeometry(node);
   const spatial = x.rank - 2;
   // ConvTranspose maps back onto the input grid; output_padding recovers rows a stride skipped.
   const outputPadding = x.shape.slice(2).map((d, i) => {
@@ -196,13 +208,24 @@ function convInputGradient(g: Graph, dy: Tensor, x: Tensor, w: Tensor, node: Nod
 
 /** Resize is linear and separable: its gradient applies each axis' interpolation matrix transposed. */
 function unresize(g: Graph, dy: Tensor, x: Tensor, node: Node): Tensor {
-  const mode = stringAttr(node, 'mode', 'nearest') as 'nearest' | 'linear';
+  const mode = stringAttr(node, 'mode', 'nearest');
   const coordinates = stringAttr(node, 'coordinate_transformation_mode', 'half_pixel');
+  const nearestMode = stringAttr(node, 'nearest_mode', 'round_prefer_floor');
+  const supported =
+    ['half_pixel', 'asymmetric', 'align_corners'].includes(coordinates) &&
+    (mode === 'linear' || (mode === 'nearest' && nearestMode === 'floor'));
+  if (!supported) {
+    throw new GraphError(
+      'no_gradient_rule',
+      nodeLabel(node.op, node.name),
+      `no gradient for mode '${mode}' (nearest_mode '${nearestMode}') with '${coordinates}' coordinates`,
+    );
+  }
   let t = dy;
   for (let axis = 0; axis < x.rank; axis++) {
     const from = x.shape[axis]!;
     const to = dy.shape[axis]!;
-    const matrix = interpolationMatrix(from, to, mode, coordinates);
+    const matrix = interpolationMatrix(from, to, mode as 'nearest' | 'linear', coordinates);
     if (matrix === undefined) continue;
     const perm = t.shape.map((_, i) => i);
     [perm[axis], perm[t.rank - 1]] = [t.rank - 1, axis];
@@ -404,8 +427,7 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Slice: ({ g, node, dy }) => [() => unslice(g, dy, node.inputs[0]!, node)],
   Pad: ({ g, node, dy }) => {
     const x = node.inputs[0]!;
-    const call = { op: node.op, name: node.name, inputs: node.inputs, attrs: node.attrs };
-    const pads = constInts(call, 1);
+    const pads = constInts(node, 1);
     return [
       () =>
         g.slice(
@@ -464,9 +486,8 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
 /** The reduced output's shape with reduced axes kept as 1 (for broadcasting dy back). */
 function keptShape(node: Node): number[] {
   const x = node.inputs[0]!;
-  const call = { op: node.op, name: node.name, inputs: node.inputs, attrs: node.attrs };
   const axes = node.inputs[1]
-    ? constInts(call, 1).map((a) => normalizeAxis(a, x.rank)!)
+    ? constInts(node, 1).map((a) => normalizeAxis(a, x.rank)!)
     : x.shape.map((_, i) => i);
   return x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
 }

@@ -61,6 +61,21 @@ describe('appendGradients', () => {
     expect(e.message).toMatch(/^Floor node 'Floor_\d+': op 'Floor' has no gradient rule/);
   });
 
+  it('names the node and mode when an op has no gradient in that mode', () => {
+    const g = new Graph('modes');
+    const x = g.input('x', 'float32', [1, 1, 4, 4]);
+    const cubic = g.op('Resize', [x, undefined, undefined, g.ints([1, 1, 8, 8])], { mode: 'cubic' })[0]!;
+    const e = errorOf(() => appendGradients(g, g.reduceSum(cubic, [0, 1, 2, 3], false), [x]));
+    expect(e.code).toBe('no_gradient_rule');
+    expect(e.message).toMatch(/^Resize node 'Resize_\d+': no gradient for mode 'cubic'/);
+    const grid = g.input('grid', 'float32', [1, 2, 2, 2]);
+    const zeros = g.op('GridSample', [x, grid], { mode: 'linear', padding_mode: 'zeros' })[0]!;
+    const z = errorOf(() => appendGradients(g, g.reduceSum(zeros, [0, 1, 2, 3], false), [grid]));
+    expect(z.message).toMatch(
+      /^GridSample node 'GridSample_\d+': gradient only for bilinear, border padding/,
+    );
+  });
+
   it('refuses a non-scalar or non-float loss', () => {
     const g = new Graph('bad-loss');
     const x = g.input('x', 'float32', [3]);

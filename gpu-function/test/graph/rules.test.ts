@@ -183,6 +183,11 @@ const cases: Record<string, CheckCase> = {
     inputs: { x: [1, 4, 7, 6], w: [6, 2, 2, 3] },
     build: (g, x) => g.conv(x.x!, x.w!, undefined, { group: 2, dilations: [2, 1], pads: [0, 1, 1, 0] }),
   },
+  'Conv (built with ONNX default attributes)': {
+    dtype: 'float32',
+    inputs: { x: [1, 2, 4, 4], w: [3, 2, 2, 2] },
+    build: (g, x) => g.op('Conv', [x.x!, x.w!])[0]!,
+  },
   'Resize nearest (upsample x2 / x1.5)': {
     dtype: 'float32',
     inputs: { x: [1, 2, 3, 4] },
