@@ -88,6 +88,13 @@ describe('verifyBundle', () => {
     expect(report.manifest?.model).toBe('tiny');
     expect(report.bytesHashed).toBe(3000 + 1500 + 70_000 + 1);
     expect((await verifyBundle(dir)).graphs.map((g) => g.name)).toEqual(['velocity', 'vae_decoder']);
+    // The folder may be reached through a link (only the files inside it must be plain files).
+    await symlink(dir, `${dir}-link`);
+    try {
+      expect((await inspectBundle(`${dir}-link`)).problems).toEqual([]);
+    } finally {
+      await rm(`${dir}-link`);
+    }
   });
 
   it.each(Object.keys(FILES))(

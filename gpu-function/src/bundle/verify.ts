@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, readdir, readFile } from 'node:fs/promises';
+import { lstat, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BundleError, type BundleProblem } from './errors.ts';
 import { MANIFEST_FILE, MANIFEST_LIMITS, type Manifest, parseManifest } from './manifest.ts';
@@ -48,8 +48,9 @@ async function listEntries(dir: string, prefix = ''): Promise<{ path: string; ki
 }
 
 async function readManifest(dir: string): Promise<Manifest> {
-  const stat = await lstat(dir).catch(() => null);
-  if (!stat?.isDirectory()) {
+  // The folder itself may be a link (e.g. to a cache); the files inside it may not.
+  const folder = await stat(dir).catch(() => null);
+  if (!folder?.isDirectory()) {
     throw BundleError.of(
       'bundle_not_found',
       '.',
