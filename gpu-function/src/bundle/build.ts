@@ -53,7 +53,7 @@ export const AUTOENCODER_CHECKPOINT = 'ae.safetensors';
  * tokens. Graphs have concrete shapes; a runtime builds other sizes from the manifest's weight index.
  */
 export const FULL_SIZE_GRID: TokenGrid = { batch: 1, height: 32, width: 32, textTokens: 256 };
-/** 64x64 images for the tiny test config. */
+/** The tiny test config: 4x4 tokens, i.e. 16x16 images (its autoencoder downscales by 2). */
 export const TINY_GRID: TokenGrid = { batch: 1, height: 4, width: 4, textTokens: 8 };
 
 function bind(lookup: WeightLookup, stored: StorageDtype): WeightOptions {
