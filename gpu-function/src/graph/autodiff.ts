@@ -67,7 +67,7 @@ export function appendGradients(
       );
     }
     const dy = dys[0] ?? zerosLike(graph, node.outputs[0]!);
-    const view = remat.view(node, dy);
+    const view = remat.view(node, dys.find((d) => d !== undefined)!);
     const thunks = rule({ g: graph, node: view, dy, dys });
     node.inputs.forEach((input, i) => {
       if (!input || !needs[i]) return;

@@ -60,7 +60,7 @@ export interface Node {
   readonly segment: string | undefined;
 }
 
-/** A graph initializer: a trainable-looking weight (param) or a small literal (constant). */
+/** A graph initializer: a weight (param) or a small literal (constant). */
 export interface Initializer {
   readonly kind: 'param' | 'constant';
   /** The tensor as stored, in its storage dtype. */
