@@ -64,7 +64,7 @@ describe('buildRandomBundle', () => {
   it('is deterministic in its seed and verifies intact', async () => {
     const a = await buildRandomBundle('tiny', 11, join(root, 'random-a'));
     await buildRandomBundle('tiny', 11, join(root, 'random-b'));
-    const c = await buildRandomBundle('tiny', 12, join(root, 'random-c'));
+    const c = await buildRandomBundle('tiny', 12, `${join(root, 'random-c')}/`);
     const manifestA = await readFile(join(root, 'random-a', 'manifest.json'));
     expect(manifestA.equals(await readFile(join(root, 'random-b', 'manifest.json')))).toBe(true);
     expect(c.body.files['transformer.weights']!.sha256).not.toBe(a.body.files['transformer.weights']!.sha256);

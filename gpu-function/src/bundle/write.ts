@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { ExternalRef, Graph } from '../graph/graph.ts';
 import { toModelBytes } from '../graph/serialize.ts';
 import { type FloatDtype, safetensorsDtypeBytes } from '../weights/dtype.ts';
@@ -147,9 +147,11 @@ export async function writeBundle(
   plan: BundlePlan,
   options: WriteOptions = {},
 ): Promise<WriteResult> {
+  // Resolved, so "out/" gets its partial folder beside it, not inside it.
+  const target = resolve(out);
   try {
-    await refuseExisting(out);
-    return await writeInto(`${out}.partial-${process.pid}`, out, plan, options);
+    await refuseExisting(target);
+    return await writeInto(`${target}.partial-${process.pid}`, target, plan, options);
   } finally {
     for (const { source } of plan.weights) await source.close();
   }
