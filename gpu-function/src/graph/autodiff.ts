@@ -66,9 +66,16 @@ export function appendGradients(
         `op '${node.op}' has no gradient rule`,
       );
     }
-    const dy = dys[0] ?? zerosLike(graph, node.outputs[0]!);
     const view = remat.view(node, dys.find((d) => d !== undefined)!);
-    const thunks = rule({ g: graph, node: view, dy, dys });
+    // dy is built on first use: multi-output rules (Split) read dys and may never need it.
+    const thunks = rule({
+      g: graph,
+      node: view,
+      dys,
+      get dy() {
+        return dys[0] ?? zerosLike(graph, node.outputs[0]!);
+      },
+    });
     node.inputs.forEach((input, i) => {
       if (!input || !needs[i]) return;
       const thunk = thunks[i];
