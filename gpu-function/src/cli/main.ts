@@ -9,6 +9,7 @@ const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.ts')).demo,
   bundle: async () => (await import('./bundle.ts')).bundle,
   graph: async () => (await import('./graph.ts')).graph,
+  edit: async () => (await import('./edit.ts')).edit,
 };
 
 function usage(): string {

@@ -1,0 +1,269 @@
+/**
+ * One DragFlow edit, end to end, as an explicit sequence of phases (shared/src/job.ts
+ * PROGRESS_PHASES): preparing (validate, decode, operations, B, sessions, encode), inverting,
+ * transport, intensify, sampling, decoding, encoding. Progress is reported per step; the signal is
+ * checked before every transformer call; metrics come back with the image.
+ *
+ * Beyond the paper: with `background_compositing`, the output keeps the original pixels outside B
+ * (a FEATHER_WIDTH_PX seam inside B), so the background is exactly the input's.
+ */
+import type { Progress, ProgressPhase } from '@dragflow/shared/job';
+import type { Limits } from '@dragflow/shared/limits';
+import type * as ort from 'onnxruntime-node';
+import { ensureDemoBundle } from '../bundle/demo.ts';
+import type { Manifest } from '../bundle/manifest.ts';
+import { verifyBundle } from '../bundle/verify.ts';
+import { compositeBackground, packedLatentMask } from '../dragflow/composite.ts';
+import { dragSchedule } from '../dragflow/drag-schedule.ts';
+import type { LoadImageBytes } from '../dragflow/request-operations.ts';
+import { editTimesteps, imageTokenCount } from '../dragflow/schedule.ts';
+import type { BinaryMask } from '../formats/binary-mask.ts';
+import { encodeImage, type OutputFormat } from '../image/encode.ts';
+import { type BundleTuning, bundleTuning } from './bundle-tuning.ts';
+import { invert } from './invert.ts';
+import { KvCache } from './kv-cache.ts';
+import { packLatent, planesToRgb, rgbToPlanes, unpackLatent } from './latent.ts';
+import { type EditMetrics, PhaseClock, peakRssBytes } from './metrics.ts';
+import { EditModel } from './model.ts';
+import { optimizeLatent } from './optimize.ts';
+import { inlineImageLoader, type PreparedEdit, prepareEdit } from './prepare.ts';
+import { sampleEdit } from './sample.ts';
+
+export interface ProgressEvent extends Progress {
+  transformer_calls: number;
+  /** PNG of the current latent decoded (every preview_interval iterations, when asked). */
+  preview?: Uint8Array;
+}
+
+export interface EditRunOptions {
+  /** Model bundle folder; the embedded demo bundle when absent. */
+  bundleDir?: string;
+  signal?: AbortSignal;
+  onProgress?: (event: ProgressEvent) => void;
+  limits?: Partial<Limits>;
+  /** Reads the request's images (default: inline data URIs only). */
+  load?: LoadImageBytes;
+  sessionOptions?: ort.InferenceSession.SessionOptions;
+  /** Overrides the bundle's tuning (bundle-tuning.ts). */
+  tuning?: BundleTuning;
+}
+
+export interface EditResult {
+  /** The edited image encoded as `format`, at the input's size. */
+  encoded: Uint8Array;
+  format: OutputFormat;
+  width: number;
+  height: number;
+  rgb: Uint8Array;
+  /** B at the input image's size (0 in the rows and columns beyond the working crop). */
+  editableMask: BinaryMask;
+  metrics: EditMetrics;
+}
+
+async function openBundle(dir: string | undefined): Promise<{ dir: string; manifest: Manifest }> {
+  if (dir === undefined) return ensureDemoBundle();
+  return { dir, manifest: await verifyBundle(dir, { depth: 'full' }) };
+}
+
+/** B at the full image size. */
+function fullSizeMask(prepared: PreparedEdit): BinaryMask {
+  const { width, height } = prepared.original;
+  const out: BinaryMask = { width, height, data: new Uint8Array(width * height) };
+  const b = prepared.editable;
+  for (let y = 0; y < b.height; y++) out.data.set(b.data.subarray(y * b.width, (y + 1) * b.width), y * width);
+  return out;
+}
+
+/** The decoded edit pasted over the original's working crop (no compositing). */
+function pasteWorking(prepared: PreparedEdit, edited: Uint8Array): Uint8Array {
+  const { original, working } = prepared;
+  const out = original.rgb.slice();
+  for (let y = 0; y < working.height; y++) {
+    out.set(edited.subarray(y * working.width * 3, (y + 1) * working.width * 3), y * original.width * 3);
+  }
+  return out;
+}
+
+export async function runEdit(input: unknown, options: EditRunOptions = {}): Promise<EditResult> {
+  const clock = new PhaseClock();
+  let model: EditModel | undefined;
+  const report = (phase: ProgressPhase, step: number, total: number, loss: number | null = null) =>
+    options.onProgress?.({
+      phase,
+      step,
+      total,
+      loss,
+      transformer_calls: model?.counter.transformerCalls ?? 0,
+    });
+
+  clock.enter('preparing');
+  report('preparing', 0, 1);
+  const prepared = await prepareEdit(
+    input,
+    options.load ?? inlineImageLoader(options.limits),
+    options.limits,
+  );
+  const { settings, working } = prepared;
+  const bundle = await openBundle(options.bundleDir);
+  const tuning = options.tuning ?? bundleTuning(bundle.manifest);
+  const learningRates = {
+    transport: settings.transport_lr * tuning.learningRateScale,
+    intensify: settings.intensify_lr * tuning.learningRateScale,
+  };
+  model = await EditModel.open(bundle.dir, bundle.manifest, working, {
+    regions: prepared.operations.length,
+    settings,
+    ...(tuning.featureDivisor === 'paper' ? {} : { featureDivisor: tuning.featureDivisor }),
+    ...(options.signal ? { signal: options.signal } : {}),
+    ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
+  });
+  try {
+    const m = model;
+    const latentSize = { width: working.width / 8, height: working.height / 8 };
+    const channels = m.latentChannels;
+    const imageLatent = packLatent(
+      await m.encode(rgbToPlanes(prepared.workingRgb, working)),
+      channels,
+      latentSize,
+    );
+    const times = editTimesteps(
+      imageTokenCount(working.width, working.height),
+      settings.steps,
+      settings.skip_steps,
+    );
+    const keep = packedLatentMask(prepared.latentEditable, channels);
+    const toRgb = async (packed: Float32Array) =>
+      planesToRgb(await m.decode(unpackLatent(packed, channels, latentSize)), working);
+    report('preparing', 1, 1);
+
+    clock.enter('inverting');
+    const cache = new KvCache(m.blocks.kv);
+    const inverted = await invert({
+      model: m,
+      latent: imageLatent,
+      times: times.inversion,
+      guidance: settings.inversion_guidance,
+      cache,
+      onStep: (done, total) => report('inverting', done, total),
+    });
+    const kv = cache.inputs(cache.lastIndex());
+    let background = inverted;
+    if (settings.background_latent === 'half_step') {
+      // The reference code's z_bg: the inverted latent advanced half a denoising step with its velocity.
+      const half = (times.denoising[1]! - times.denoising[0]!) / 2;
+      const v = await m.velocityInjected(inverted, times.editTime, settings.inversion_guidance, kv);
+      background = inverted.map((z, i) => z + half * v[i]!);
+    }
+
+    const schedule = dragSchedule({
+      ...settings,
+      transport_lr: learningRates.transport,
+      intensify_lr: learningRates.intensify,
+    });
+    const transportTotal = settings.transport_iterations;
+    const intensifyTotal = settings.intensify_iterations;
+    clock.enter('transport');
+    const { latent: optimised, losses } = await optimizeLatent({
+      model: m,
+      latent: inverted,
+      background,
+      keep,
+      time: times.editTime,
+      guidance: settings.edit_guidance,
+      kv,
+      operations: prepared.operations,
+      schedule,
+      onIteration: async (iteration, loss, latent) => {
+        const intensify = iteration.phase === 'intensify';
+        if (intensify && iteration.iteration === transportTotal + 1) clock.enter('intensify');
+        const step = intensify ? iteration.iteration - transportTotal : iteration.iteration;
+        const event: ProgressEvent = {
+          phase: iteration.phase,
+          step,
+          total: intensify ? intensifyTotal : transportTotal,
+          loss,
+          transformer_calls: m.counter.transformerCalls,
+        };
+        if (settings.preview_interval > 0 && iteration.iteration % settings.preview_interval === 0) {
+          event.preview = new Uint8Array(
+            await encodeImage(await toRgb(latent), working.width, working.height, { format: 'png' }),
+          );
+        }
+        options.onProgress?.(event);
+      },
+    });
+
+    clock.enter('sampling');
+    const sampled = await sampleEdit({
+      model: m,
+      edit: optimised,
+      reconstruction: inverted,
+      times: times.denoising,
+      keep,
+      cache,
+      editGuidance: settings.edit_guidance,
+      reconstructionGuidance: settings.inversion_guidance,
+      onStep: (done, total) => report('sampling', done, total),
+    });
+
+    clock.enter('decoding');
+    report('decoding', 0, 1);
+    const edited = await toRgb(sampled);
+    report('decoding', 1, 1);
+
+    clock.enter('encoding');
+    report('encoding', 0, 1);
+    const rgb = settings.background_compositing
+      ? compositeBackground(prepared.original, edited, prepared.editable)
+      : pasteWorking(prepared, edited);
+    const { width, height } = prepared.original;
+    const format = settings.output_format;
+    const encoded = await encodeImage(rgb, width, height, {
+      format,
+      ...(format === 'png' ? {} : { quality: settings.output_quality }),
+    });
+    report('encoding', 1, 1);
+    clock.leave();
+
+    const total = clock.total;
+    const editableArea = prepared.editable.data.reduce((sum, v) => sum + v, 0);
+    const metrics: EditMetrics = {
+      model: bundle.manifest.model,
+      image: { width, height },
+      working_image: { ...working },
+      operations: prepared.operations.length,
+      transformer_calls: m.counter.transformerCalls,
+      calls: { ...m.counter.calls },
+      forward_pass_equivalents: m.counter.forwardEquivalents,
+      phase_seconds: { ...clock.seconds },
+      total_seconds: total,
+      onnx_seconds: m.counter.onnxSeconds,
+      outside_onnx_share: 1 - m.counter.onnxSeconds / total,
+      peak_rss_bytes: peakRssBytes(),
+      kv_cache_bytes: cache.bytes,
+      kv_cache_calls: cache.calls,
+      losses,
+      learning_rates: learningRates,
+      feature_map: { ...m.featureSize },
+      editable_area_fraction: editableArea / (working.width * working.height),
+      notes: [
+        ...m.notes,
+        `tuning (${tuning.source}): feature divisor ${tuning.featureDivisor}, learning rates x${tuning.learningRateScale} = ${learningRates.transport} / ${learningRates.intensify}`,
+        ...(bundle.manifest.notice ? [`bundle notice: ${bundle.manifest.notice}`] : []),
+        `prompts recorded: background ${JSON.stringify(prepared.prompts.background)}, target ${JSON.stringify(prepared.prompts.target)}`,
+        `seed ${settings.seed}: no step of this pipeline draws random numbers (encoding uses the posterior mean)`,
+      ],
+    };
+    return {
+      encoded: new Uint8Array(encoded),
+      format,
+      width,
+      height,
+      rgb,
+      editableMask: fullSizeMask(prepared),
+      metrics,
+    };
+  } finally {
+    await model.release();
+  }
+}

@@ -1,0 +1,310 @@
+/**
+ * The model side of one edit: onnxruntime sessions for the edit's image size, opened from a bundle,
+ * and one method per kind of call. Every transformer call checks the cancellation signal first,
+ * is counted, and its onnxruntime time is measured (metrics.ts).
+ *
+ * Conditioning: bundles carry no text encoder yet, so the text stream is a PLACEHOLDER, all zeros
+ * of the right shape (T5 tokens x width, pooled vector), for every prompt. Prompts are recorded,
+ * not encoded; `notes` says so. Nor do bundles carry an image adapter: it is off.
+ */
+import type { Settings } from '@dragflow/shared/presets';
+import { METHOD } from '@dragflow/shared/presets';
+import * as ort from 'onnxruntime-node';
+import { demoVaeDecoder, demoVaeEncoder } from '../bundle/demo-vae.ts';
+import type { Manifest } from '../bundle/manifest.ts';
+import type { Size } from '../dragflow/geometry.ts';
+import { type AutoEncoderConfig, type FluxConfig, validateFluxConfig } from '../flux/config.ts';
+import { buildDragStepGraph, dragStepNames } from '../flux/drag-step.ts';
+import { buildFeatureGraph, featureDivisor, featureNames } from '../flux/features.ts';
+import { transformerFeeds } from '../flux/feeds.ts';
+import { imagePositionIds, textPositionIds } from '../flux/rope.ts';
+import { buildVelocityGraph, names, type TokenGrid } from '../flux/transformer.ts';
+import { buildDecoderGraph, buildEncoderGraph, vaeNames } from '../flux/vae.ts';
+import { EditCanceled } from './errors.ts';
+import type { KvInputs } from './kv-cache.ts';
+import { CallCounter, type CallKind } from './metrics.ts';
+import { type ModelBlocks, modelBlocks } from './model-blocks.ts';
+import { type GraphVariant, openVariant, runtimeGraphDir } from './runtime-graphs.ts';
+
+/** The demo bundle's autoencoder is a fixed patch transform (bundle/demo-vae.ts), not FLUX's VAE. */
+const DEMO_AUTOENCODER = 'demo-orthonormal-patch';
+/** Pixels per latent cell (FLUX.1's VAE and the demo's patches). */
+export const LATENT_SCALE = 8;
+
+interface BundleConfig {
+  transformer: FluxConfig;
+  autoencoder: (AutoEncoderConfig | { name: typeof DEMO_AUTOENCODER }) & { zChannels: number };
+  graph_grid?: { textTokens?: number };
+}
+
+export interface ModelOptions {
+  /** Aborts the edit before the next transformer call. */
+  signal?: AbortSignal;
+  /** Regions the drag step supervises (number of operations). */
+  regions: number;
+  settings: Pick<Settings, 'feature_blocks' | 'kv_double_blocks' | 'kv_single_blocks'>;
+  /** Feature map size divisor relative to the latent (paper: featureDivisor of the image size). */
+  featureDivisor?: number;
+  /** Only these tap points (default both, METHOD.featureTaps). */
+  tapPoints?: readonly ('modulated' | 'output')[];
+  sessionOptions?: ort.InferenceSession.SessionOptions;
+}
+
+export interface DragStepResult {
+  loss: number;
+  gradient: Float32Array;
+}
+
+type Feeds = Record<string, Float32Array>;
+
+function dims(session: ort.InferenceSession, name: string): number[] {
+  const meta = session.inputMetadata.find((m) => m.name === name);
+  if (!meta?.isTensor) throw new Error(`graph input '${name}' is missing`);
+  return meta.shape.map(Number);
+}
+
+export class EditModel {
+  readonly counter: CallCounter;
+  readonly notes: string[];
+  private readonly baseFeeds = new Map<string, Feeds>();
+
+  private constructor(
+    readonly config: FluxConfig,
+    readonly grid: TokenGrid,
+    readonly latentChannels: number,
+    readonly blocks: ModelBlocks,
+    private readonly sessions: Record<Session, ort.InferenceSession>,
+    private readonly signal: AbortSignal | undefined,
+    readonly featureSize: Size,
+  ) {
+    this.counter = new CallCounter(config, blocks.taps);
+    this.notes = [
+      ...blocks.notes,
+      'text encoder: not in the bundle; prompts are recorded but the text stream is a zero placeholder embedding',
+      'image adapter: not in the bundle; off',
+    ];
+  }
+
+  /** Opens the sessions an edit of a `image`-sized working image needs (built on first use, then cached). */
+  static async open(
+    bundleDir: string,
+    manifest: Manifest,
+    image: Size,
+    options: ModelOptions,
+  ): Promise<EditModel> {
+    const bundleConfig = manifest.config as unknown as BundleConfig;
+    const config = validateFluxConfig(bundleConfig.transformer);
+    const grid: TokenGrid = {
+      batch: 1,
+      height: image.height / 16,
+      width: image.width / 16,
+      textTokens: bundleConfig.graph_grid?.textTokens ?? METHOD.maxTextTokens,
+    };
+    const allBlocks = modelBlocks(config, options.settings);
+    const blocks = {
+      ...allBlocks,
+      taps: allBlocks.taps.filter((t) => !options.tapPoints || options.tapPoints.includes(t.point)),
+    };
+    const divisor = options.featureDivisor ?? featureDivisor(image.height, image.width);
+    const mapSize = {
+      height: Math.floor((2 * grid.height) / divisor),
+      width: Math.floor((2 * grid.width) / divisor),
+    };
+    const variants = graphVariants(
+      config,
+      bundleConfig.autoencoder,
+      grid,
+      blocks,
+      options.regions,
+      image,
+      mapSize,
+    );
+    const dir = await runtimeGraphDir(bundleDir, manifest);
+    const sessions = {} as Record<Session, ort.InferenceSession>;
+    for (const [session, variant] of Object.entries(variants) as [Session, GraphVariant][]) {
+      sessions[session] = await openVariant(dir, manifest, variant, options.sessionOptions);
+    }
+    return new EditModel(
+      config,
+      grid,
+      bundleConfig.autoencoder.zChannels,
+      blocks,
+      sessions,
+      options.signal,
+      mapSize,
+    );
+  }
+
+  async release(): Promise<void> {
+    for (const session of Object.values(this.sessions)) await session.release();
+  }
+
+  /** Planes [3, H, W] in [-1, 1] -> unpacked latent [C, H/8, W/8]. */
+  async encode(planes: Float32Array): Promise<Float32Array> {
+    return (await this.run('vaeEncoder', 'vae', { [vaeNames.image]: planes }))[vaeNames.latent]!;
+  }
+
+  async decode(latent: Float32Array): Promise<Float32Array> {
+    return (await this.run('vaeDecoder', 'vae', { [vaeNames.latent]: latent }))[vaeNames.image]!;
+  }
+
+  /** Velocity at (img, t), capturing the injected blocks' K/V (inversion). */
+  async velocityCapturing(
+    img: Float32Array,
+    t: number,
+    guidance: number,
+  ): Promise<Record<string, Float32Array>> {
+    return this.run('velocityCapture', 'velocity', { ...this.conditioning(t, guidance), [names.img]: img });
+  }
+
+  /** Velocity at (img, t) with the cached K/V injected. */
+  async velocityInjected(
+    img: Float32Array,
+    t: number,
+    guidance: number,
+    kv: KvInputs,
+  ): Promise<Float32Array> {
+    const feeds = { ...this.conditioning(t, guidance), ...kv, [names.img]: img };
+    return (await this.run('velocityInject', 'velocity', feeds))[names.velocity]!;
+  }
+
+  /** The supervision features [C, h, w] of img (F0). */
+  async features(img: Float32Array, t: number, guidance: number, kv: KvInputs): Promise<Float32Array> {
+    const feeds = { ...this.conditioning(t, guidance), ...kv, [names.img]: img };
+    return (await this.run('features', 'features', feeds))[featureNames.features]!;
+  }
+
+  /** Loss and dL/d img against warped targets [R, C, h, w], masks [R, 1, h, w] and weights [R]. */
+  async dragStep(
+    img: Float32Array,
+    t: number,
+    guidance: number,
+    kv: KvInputs,
+    targets: { warped: Float32Array; masks: Float32Array; weights: Float32Array },
+  ): Promise<DragStepResult> {
+    const feeds = {
+      ...this.conditioning(t, guidance),
+      ...kv,
+      [names.img]: img,
+      [dragStepNames.warpedFeatures]: targets.warped,
+      [dragStepNames.regionMasks]: targets.masks,
+      [dragStepNames.regionWeights]: targets.weights,
+    };
+    const out = await this.run('dragStep', 'drag_step', feeds);
+    return { loss: out[dragStepNames.loss]![0]!, gradient: out[dragStepNames.gradient]! };
+  }
+
+  /** Feeds that depend on (t, guidance) only: the placeholder text, embeddings and RoPE tables. */
+  private conditioning(t: number, guidance: number): Feeds {
+    const key = `${t}|${guidance}`;
+    let feeds = this.baseFeeds.get(key);
+    if (!feeds) {
+      const { grid, config } = this;
+      const tokens = grid.height * grid.width;
+      feeds = transformerFeeds(config, grid, {
+        img: new Float32Array(tokens * config.inChannels),
+        imgIds: imagePositionIds(grid.height, grid.width),
+        txt: new Float32Array(grid.textTokens * config.contextInDim),
+        txtIds: textPositionIds(grid.textTokens),
+        timesteps: [t],
+        y: new Float32Array(config.vecInDim),
+        ...(config.guidanceEmbed ? { guidance: [guidance] } : {}),
+      });
+      delete feeds[names.img];
+      this.baseFeeds.set(key, feeds);
+    }
+    return feeds;
+  }
+
+  private async run(session: Session, kind: CallKind, feeds: Feeds): Promise<Record<string, Float32Array>> {
+    if (kind !== 'vae' && this.signal?.aborted) throw new EditCanceled(this.counter.transformerCalls);
+    const s = this.sessions[session];
+    const inputs: Record<string, ort.Tensor> = {};
+    for (const name of s.inputNames) {
+      const data = feeds[name];
+      if (!data) throw new Error(`no feed for graph input '${name}'`);
+      inputs[name] = new ort.Tensor('float32', data, dims(s, name));
+    }
+    const started = performance.now();
+    const out = await s.run(inputs);
+    this.counter.record(kind, (performance.now() - started) / 1000);
+    const results: Record<string, Float32Array> = {};
+    for (const [name, value] of Object.entries(out)) results[name] = value.data as Float32Array;
+    return results;
+  }
+}
+
+type Session = 'vaeEncoder' | 'vaeDecoder' | 'velocityCapture' | 'velocityInject' | 'features' | 'dragStep';
+
+function graphVariants(
+  config: FluxConfig,
+  autoencoder: BundleConfig['autoencoder'],
+  grid: TokenGrid,
+  blocks: ModelBlocks,
+  regions: number,
+  image: Size,
+  mapSize: Size,
+): Record<Session, GraphVariant> {
+  const bound = (
+    weights: Parameters<GraphVariant['build']>[0],
+    stored: Parameters<GraphVariant['build']>[1],
+  ) => ({
+    source: (spec: { name: string }) => weights(spec.name),
+    stored,
+  });
+  const key = { config, grid };
+  const vae = (which: 'encoder' | 'decoder'): GraphVariant => ({
+    name: `vae_${which}`,
+    key: { autoencoder, image },
+    build: (weights, stored) => {
+      if (autoencoder.name === DEMO_AUTOENCODER) {
+        const lookup = (name: string) => weights(name);
+        return which === 'encoder'
+          ? demoVaeEncoder(image.height, image.width, lookup)
+          : demoVaeDecoder(image.height, image.width, lookup);
+      }
+      const options = { batch: 1, ...image, weights: bound(weights, stored) };
+      const ae = autoencoder as AutoEncoderConfig;
+      return which === 'encoder' ? buildEncoderGraph(ae, options) : buildDecoderGraph(ae, options);
+    },
+  });
+  return {
+    vaeEncoder: vae('encoder'),
+    vaeDecoder: vae('decoder'),
+    velocityCapture: {
+      name: 'velocity_capture',
+      key: { ...key, capture: blocks.kv },
+      build: (w, s) => buildVelocityGraph(config, { grid, weights: bound(w, s), kvCapture: blocks.kv }),
+    },
+    velocityInject: {
+      name: 'velocity_inject',
+      key: { ...key, override: blocks.kv },
+      build: (w, s) => buildVelocityGraph(config, { grid, weights: bound(w, s), kvOverride: blocks.kv }),
+    },
+    features: {
+      name: 'features',
+      key: { ...key, override: blocks.kv, taps: blocks.taps, mapSize },
+      build: (w, s) =>
+        buildFeatureGraph(config, {
+          grid,
+          weights: bound(w, s),
+          kvOverride: blocks.kv,
+          taps: blocks.taps,
+          mapSize,
+        }),
+    },
+    dragStep: {
+      name: 'drag_step',
+      key: { ...key, override: blocks.kv, taps: blocks.taps, regions, mapSize },
+      build: (w, s) =>
+        buildDragStepGraph(config, {
+          grid,
+          regions,
+          weights: bound(w, s),
+          kvOverride: blocks.kv,
+          taps: blocks.taps,
+          mapSize,
+        }),
+    },
+  };
+}

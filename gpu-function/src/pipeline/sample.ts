@@ -1,0 +1,45 @@
+/**
+ * Dual-branch FireFlow sampling from the edit time to 0 (method doc, "Sampling with background
+ * blending"): the edit branch (target prompt, edit guidance) from the optimised latent and the
+ * reconstruction branch (inversion guidance) from the inverted latent, both with the cached K/V
+ * injected, the edit latent taking the reconstruction's values outside B after every step.
+ */
+import { sampleDualBranch } from '../dragflow/dual-branch.ts';
+import type { VelocityField } from '../dragflow/fireflow.ts';
+import type { KvCache } from './kv-cache.ts';
+import type { EditModel } from './model.ts';
+
+export interface SamplingInput {
+  model: EditModel;
+  edit: Float32Array;
+  reconstruction: Float32Array;
+  /** Descending times, edit time to 0. */
+  times: readonly number[];
+  keep: Uint8Array;
+  cache: KvCache;
+  editGuidance: number;
+  reconstructionGuidance: number;
+  onStep?: (done: number, total: number) => void;
+}
+
+export async function sampleEdit(input: SamplingInput): Promise<Float32Array> {
+  const { model, cache } = input;
+  const total = input.times.length - 1;
+  const branch =
+    (guidance: number, reportSteps: boolean): VelocityField =>
+    async (z, t, call) => {
+      const v = await model.velocityInjected(z, t, guidance, cache.inputs(cache.samplingIndex(call.call)));
+      // The midpoint call is the last of its step (FireFlow).
+      if (reportSteps && call.stage === 'midpoint') input.onStep?.(call.step + 1, total);
+      return v;
+    };
+  const result = await sampleDualBranch({
+    edit: input.edit,
+    reconstruction: input.reconstruction,
+    editVelocity: branch(input.editGuidance, true),
+    reconstructionVelocity: branch(input.reconstructionGuidance, false),
+    times: input.times,
+    keep: input.keep,
+  });
+  return result.edit;
+}
