@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { mkdir, mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { autoEncoderCheckpointKeys, fluxCheckpointKeys } from '../flux/checkpoint-keys.ts';
 import { autoEncoderConfigs, fluxConfigs } from '../flux/config.ts';
@@ -15,6 +16,7 @@ import {
   TINY_GRID,
 } from './build.ts';
 import { generatedCheckpoint, openCheckpoint } from './checkpoint-source.ts';
+import { loadBundle } from './load.ts';
 import { randomParameter } from './random-weights.ts';
 import { inspectBundle, sha256File } from './verify.ts';
 
@@ -181,6 +183,33 @@ describe('buildCheckpointBundle', () => {
     await source.close();
     const stored = await readSlice(join(out, 'transformer.weights'), entry.offset, entry.length);
     expect(new Float32Array(stored.buffer)).toEqual(bf16ToF32(sourceBits));
+
+    // Default storage is the checkpoint's own bfloat16: bytes copied as they are, cast in the graphs.
+    const bf16Out = join(root, 'ckpt-bundle-bf16');
+    const bf16 = await buildCheckpointBundle(
+      TINY_SPEC,
+      await openCheckpoint(transformerPath),
+      await openCheckpoint(aePath),
+      bf16Out,
+    );
+    const bf16Entry = bf16.body.weight_files[0]!.tensors.find((t) => t.name === 'img_in.weight')!;
+    const bf16Stored = await readSlice(
+      join(bf16Out, 'transformer.weights'),
+      bf16Entry.offset,
+      bf16Entry.length,
+    );
+    expect(new Uint16Array(bf16Stored.buffer)).toEqual(sourceBits);
+    const loaded = await loadBundle(bf16Out, { graphs: ['vae_decoder'] });
+    try {
+      const [, z, h, w] = loaded.manifest.graphs.find((g) => g.name === 'vae_decoder')!.inputs[0]!
+        .shape as number[];
+      const latent = new ort.Tensor('float32', new Float32Array(z! * h! * w!).fill(0.1), [1, z!, h!, w!]);
+      const { image } = await loaded.sessions.get('vae_decoder')!.run({ latent });
+      expect(image!.dims).toEqual([1, 3, 16, 16]);
+      expect((image!.data as Float32Array).every(Number.isFinite)).toBe(true);
+    } finally {
+      await loaded.release();
+    }
   });
 
   it('refuses missing or mismatched checkpoints, naming the file, before writing anything', async () => {
