@@ -183,6 +183,18 @@ describe('verifyBundle', () => {
   it('refuses sealed manifests that break the schema, naming the field', async () => {
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     delete manifest.manifest_sha256;
+    const withTransformer = (patch: object) => ({
+      ...manifest,
+      config: { ...manifest.config, transformer: { ...manifest.config.transformer, ...patch } },
+    });
+    const [transformerWeights, aeWeights] = manifest.weight_files;
+    const withFirstTensor = (patch: object) => ({
+      ...manifest,
+      weight_files: [
+        { ...transformerWeights, tensors: [{ ...transformerWeights.tensors[0], ...patch }] },
+        aeWeights,
+      ],
+    });
     const cases: [Record<string, unknown>, string][] = [
       [
         { ...manifest, files: { ...manifest.files, '../escape.bin': manifest.files['weights/vae.bin'] } },
@@ -192,45 +204,12 @@ describe('verifyBundle', () => {
       [{ ...manifest, licence: { id: 'x', commercial_use: false } }, 'licence'],
       [{ ...manifest, graphs: [{ ...manifest.graphs[0], file: 'absent.onnx' }] }, 'graphs[0].file'],
       [
-        {
-          ...manifest,
-          config: { ...manifest.config, transformer: { ...manifest.config.transformer, inChannels: 20 } },
-        },
+        withTransformer({ inChannels: 20 }),
         "config.transformer.inChannels: 20 must be 4 x the autoencoder's 4 latent channels",
       ],
-      [
-        {
-          ...manifest,
-          config: { ...manifest.config, transformer: { ...manifest.config.transformer, numHeads: 5 } },
-        },
-        "config 'tiny': hiddenSize 48 must be divisible by numHeads 5",
-      ],
-      [
-        {
-          ...manifest,
-          weight_files: [
-            {
-              ...manifest.weight_files[0],
-              tensors: [{ ...manifest.weight_files[0].tensors[0], length: 65_532 }],
-            },
-            manifest.weight_files[1],
-          ],
-        },
-        '"img_in.weight": length 65532, its dtype and shape need 65536',
-      ],
-      [
-        {
-          ...manifest,
-          weight_files: [
-            {
-              ...manifest.weight_files[0],
-              tensors: [{ ...manifest.weight_files[0].tensors[0], offset: 8192 }],
-            },
-            manifest.weight_files[1],
-          ],
-        },
-        '"img_in.weight" ends past the end of "weights/transformer.bin"',
-      ],
+      [withTransformer({ numHeads: 5 }), "config 'tiny': hiddenSize 48 must be divisible by numHeads 5"],
+      [withFirstTensor({ length: 65_532 }), '"img_in.weight": length 65532, its dtype and shape need 65536'],
+      [withFirstTensor({ offset: 8192 }), '"img_in.weight" ends past the end of "weights/transformer.bin"'],
     ];
     for (const [broken, field] of cases) {
       await writeFile(join(dir, 'manifest.json'), sealManifest(broken));
