@@ -316,6 +316,12 @@ export class Graph {
   sign(x: Tensor): Tensor {
     return this.op1('Sign', [x]);
   }
+  sin(x: Tensor): Tensor {
+    return this.op1('Sin', [x]);
+  }
+  cos(x: Tensor): Tensor {
+    return this.op1('Cos', [x]);
+  }
   tanh(x: Tensor): Tensor {
     return this.op1('Tanh', [x]);
   }

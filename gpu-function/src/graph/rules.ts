@@ -335,6 +335,8 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   Sqrt: ({ g, node, dy }) => [() => g.div(g.mul(dy, 0.5), node.outputs[0]!)],
   Exp: ({ g, node, dy }) => [() => g.mul(dy, node.outputs[0]!)],
   Log: ({ g, node, dy }) => [() => g.div(dy, node.inputs[0]!)],
+  Sin: ({ g, node, dy }) => [() => g.mul(dy, g.cos(node.inputs[0]!))],
+  Cos: ({ g, node, dy }) => [() => g.neg(g.mul(dy, g.sin(node.inputs[0]!)))],
   Abs: ({ g, node, dy }) => [() => g.mul(dy, g.sign(node.inputs[0]!))],
   Tanh: ({ g, node, dy }) => {
     const y = node.outputs[0]!;

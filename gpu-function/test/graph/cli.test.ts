@@ -26,6 +26,8 @@ describe('dragflow graph ops', () => {
     expect(lines).toContain('GridSample\tgrad');
     expect(lines).toContain('LayerNormalization\tgrad');
     expect(lines).toContain('Floor\tforward-only');
+    expect(lines).toContain('Sin\tgrad');
+    expect(lines).toContain('Cos\tgrad');
     const names = lines.map((l) => l.split('\t')[0]!);
     expect(names).toEqual([...names].sort());
     expect(names).toEqual(Object.keys(opInference).sort());

@@ -44,6 +44,16 @@ const cases: Record<string, CheckCase> = {
   Sqrt: { dtype: 'float64', inputs: { x: [7] }, positive: true, build: (g, x) => g.sqrt(x.x!) },
   Exp: { dtype: 'float64', inputs: { x: [7] }, build: (g, x) => g.exp(x.x!) },
   Log: { dtype: 'float64', inputs: { x: [7] }, positive: true, build: (g, x) => g.log(x.x!) },
+  'Sin (3x: about two periods)': {
+    dtype: 'float64',
+    inputs: { x: [9] },
+    build: (g, x) => g.sin(g.mul(x.x!, 3)),
+  },
+  'Cos (3x: about two periods)': {
+    dtype: 'float64',
+    inputs: { x: [9] },
+    build: (g, x) => g.cos(g.mul(x.x!, 3)),
+  },
   Abs: { dtype: 'float64', inputs: { x: [9] }, build: (g, x) => g.abs(x.x!) },
   Tanh: { dtype: 'float64', inputs: { x: [9] }, build: (g, x) => g.tanh(x.x!) },
   Sigmoid: { dtype: 'float64', inputs: { x: [9] }, build: (g, x) => g.sigmoid(x.x!) },
