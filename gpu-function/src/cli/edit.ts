@@ -7,6 +7,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, extname } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { EditRequest, RegionOperation } from '@dragflow/shared/edit-request';
+import { MEDIA_TYPES, sniffImageFormat } from '@dragflow/shared/image-info';
 import type { ImageRef } from '@dragflow/shared/image-ref';
 import { BundleError } from '../bundle/errors.ts';
 import { maskCentroid } from '../dragflow/region.ts';
@@ -58,19 +59,22 @@ class UsageError extends Error {
   }
 }
 
-function dataRef(bytes: Uint8Array): ImageRef {
-  return { data: `data:image/png;base64,${Buffer.from(bytes).toString('base64')}` };
+function dataRef(bytes: Uint8Array, mediaType: string): ImageRef {
+  return { data: `data:${mediaType};base64,${Buffer.from(bytes).toString('base64')}` };
 }
 
-async function readInput(path: string, flag: string): Promise<Uint8Array> {
+/** A file's bytes as an inline image reference with the media type its signature says. */
+async function readImageFile(path: string, flag: string): Promise<{ bytes: Uint8Array; ref: ImageRef }> {
+  let bytes: Uint8Array;
   try {
-    return new Uint8Array(await readFile(path));
+    bytes = new Uint8Array(await readFile(path));
   } catch (error) {
-    throw new UsageError(
-      'image_unreadable',
-      `${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? 'cannot be read'}`,
-    );
+    const reason = (error as NodeJS.ErrnoException).code ?? 'cannot be read';
+    throw new UsageError('image_unreadable', `${flag} ${path}: ${reason}`);
   }
+  const format = sniffImageFormat(bytes);
+  if (!format) throw new UsageError('image_unreadable', `${flag} ${path}: not a PNG, JPEG or WebP image`);
+  return { bytes, ref: dataRef(bytes, MEDIA_TYPES[format]) };
 }
 
 function parsePoint(value: string | undefined, flag: string): [number, number] | undefined {
@@ -112,8 +116,8 @@ async function requestFromFlags(values: Values): Promise<EditRequest> {
   const kind = OPS.find((op) => op === str('op'));
   if (!kind)
     throw new UsageError('invalid_value', `--op must be one of ${OPS.join(', ')}, got "${str('op')}"`);
-  const image = await readInput(str('image')!, '--image');
-  const mask = await readInput(str('mask')!, '--mask');
+  const image = await readImageFile(str('image')!, '--image');
+  const mask = await readImageFile(str('mask')!, '--mask');
   const anchor = parsePoint(str('anchor'), '--anchor');
   let target = parsePoint(str('to'), '--to');
   const scale = str('scale');
@@ -130,12 +134,12 @@ async function requestFromFlags(values: Values): Promise<EditRequest> {
         ['operations', 0, 'anchor'],
         'is required for a scale operation (the pivot point)',
       );
-    target = await scaleTarget(image, mask, anchor, factor);
+    target = await scaleTarget(image.bytes, mask.bytes, anchor, factor);
   }
   if (!target) throw new UsageError('required', '--to is required (or --scale with --op scale)');
-  const operation: RegionOperation = { kind, source: { mask: dataRef(mask) }, target };
+  const operation: RegionOperation = { kind, source: { mask: mask.ref }, target };
   if (anchor) operation.anchor = anchor;
-  const request: EditRequest = { image: dataRef(image), operations: [operation] };
+  const request: EditRequest = { image: image.ref, operations: [operation] };
   if (str('prompt') !== undefined) request.prompts = { background: str('prompt')! };
   return request;
 }

@@ -252,10 +252,8 @@ function graphVariants(
     source: (spec: { name: string }) => weights(spec.name),
     stored,
   });
-  const key = { config, grid };
   const vae = (which: 'encoder' | 'decoder'): GraphVariant => ({
     name: `vae_${which}`,
-    key: { autoencoder, image },
     build: (weights, stored) => {
       if (autoencoder.name === DEMO_AUTOENCODER) {
         const lookup = (name: string) => weights(name);
@@ -273,17 +271,14 @@ function graphVariants(
     vaeDecoder: vae('decoder'),
     velocityCapture: {
       name: 'velocity_capture',
-      key: { ...key, capture: blocks.kv },
       build: (w, s) => buildVelocityGraph(config, { grid, weights: bound(w, s), kvCapture: blocks.kv }),
     },
     velocityInject: {
       name: 'velocity_inject',
-      key: { ...key, override: blocks.kv },
       build: (w, s) => buildVelocityGraph(config, { grid, weights: bound(w, s), kvOverride: blocks.kv }),
     },
     features: {
       name: 'features',
-      key: { ...key, override: blocks.kv, taps: blocks.taps, mapSize },
       build: (w, s) =>
         buildFeatureGraph(config, {
           grid,
@@ -295,7 +290,6 @@ function graphVariants(
     },
     dragStep: {
       name: 'drag_step',
-      key: { ...key, override: blocks.kv, taps: blocks.taps, regions, mapSize },
       build: (w, s) =>
         buildDragStepGraph(config, {
           grid,

@@ -6,7 +6,8 @@
  * links resolving elsewhere are refused), and a bundle folder may hold only its listed files. So the
  * runtime graphs live in a cache folder of their own, `<cache>/runtime-graphs/<manifest hash>/`, whose
  * weight files are hard links to the bundle's (a copy when the two are on different filesystems).
- * A graph file is named by the hash of what it was built from, so it is built once and reused.
+ * Graphs are built on every open (a fraction of a second: the weights stay in the bundle's files)
+ * and a model file is named by the hash of its bytes, so a changed builder can never meet a stale file.
  */
 import { createHash } from 'node:crypto';
 import { copyFile, link, mkdir, rename, stat, writeFile } from 'node:fs/promises';
@@ -23,8 +24,6 @@ export type RuntimeWeightLookup = (name: string) => ExternalRef | undefined;
 export interface GraphVariant {
   /** Short name for file names and messages, e.g. "velocity_capture". */
   name: string;
-  /** Everything the graph depends on besides the weights (config, grid, options), as JSON. */
-  key: unknown;
   build(weights: RuntimeWeightLookup, stored: StorageDtype): Graph;
 }
 
@@ -35,10 +34,6 @@ export function weightLookup(manifest: Manifest): RuntimeWeightLookup {
       refs.set(t.name, { location: file.path, offset: t.offset, length: t.length });
   }
   return (name) => refs.get(name);
-}
-
-function hash(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -73,12 +68,12 @@ export async function runtimeGraphDir(
   return dir;
 }
 
-/** The model file of `variant` in `dir`, building and writing it unless an identical build is there. */
+/** The model file of `variant` in `dir`, written unless a file with the same bytes is there. */
 export async function graphFile(dir: string, manifest: Manifest, variant: GraphVariant): Promise<string> {
-  const id = hash(JSON.stringify({ manifest: manifest.manifest_sha256, key: variant.key })).slice(0, 16);
+  const bytes = toModelBytes(variant.build(weightLookup(manifest), manifest.precision.storage));
+  const id = createHash('sha256').update(bytes).digest('hex').slice(0, 16);
   const file = join(dir, `${variant.name}-${id}.onnx`);
   if (await exists(file)) return file;
-  const bytes = toModelBytes(variant.build(weightLookup(manifest), manifest.precision.storage));
   const partial = `${file}.partial-${process.pid}`;
   await writeFile(partial, bytes);
   await rename(partial, file);

@@ -1,0 +1,162 @@
+/**
+ * Bad input through the CLI: each case exits 2 with `error <code>: <message>` from the contract and
+ * no stack trace; and through the API, the same codes as EditRejected.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runEdit } from '../../src/pipeline/edit.ts';
+import { EditRejected } from '../../src/pipeline/errors.ts';
+import { blankScene, disk, maskPng, paint, pngOf, requestFor, shapeMask } from './scenes.ts';
+
+const run = promisify(execFile);
+const CLI = join(import.meta.dirname, '../../bin/dragflow.js');
+
+let dir: string;
+const file = (name: string) => join(dir, name);
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'pipeline-bad-'));
+  const scene = blankScene(64, 64);
+  const shape = disk(27.5, 27.5, 10);
+  paint(scene, shape, [220, 40, 40]);
+  await writeFile(file('image.png'), await pngOf(scene.rgb, 64, 64));
+  await writeFile(file('mask.png'), await maskPng(shapeMask(64, 64, shape), 64, 64));
+  await writeFile(file('mask-small.png'), await maskPng(shapeMask(48, 48, shape), 48, 48));
+  await writeFile(file('empty.png'), await maskPng(new Uint8Array(64 * 64), 64, 64));
+  await writeFile(file('not-an-image.png'), 'this is not a PNG');
+});
+
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, 'edit', ...args], {
+      env: { ...process.env, DRAGFLOW_CACHE: dir },
+    });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('dragflow edit with bad input', () => {
+  const out = () => ['--out', file('out.png')];
+  const cases: [string, () => string[], string, RegExp][] = [
+    [
+      'unreadable image',
+      () => [
+        '--image',
+        file('not-an-image.png'),
+        '--mask',
+        file('mask.png'),
+        '--op',
+        'relocate',
+        '--to',
+        '40,28',
+      ],
+      'image_unreadable',
+      /not-an-image\.png: not a PNG, JPEG or WebP image$/,
+    ],
+    [
+      'missing image file',
+      () => ['--image', file('nope.png'), '--mask', file('mask.png'), '--op', 'relocate', '--to', '40,28'],
+      'image_unreadable',
+      /nope\.png: ENOENT/,
+    ],
+    [
+      'wrong mask size',
+      () => [
+        '--image',
+        file('image.png'),
+        '--mask',
+        file('mask-small.png'),
+        '--op',
+        'relocate',
+        '--to',
+        '40,28',
+      ],
+      'mask_size_mismatch',
+      /^operations\[0\]\.source\.mask: is 48x48 but the image is 64x64/,
+    ],
+    [
+      'target outside the image',
+      () => ['--image', file('image.png'), '--mask', file('mask.png'), '--op', 'relocate', '--to', '70,28'],
+      'coordinate_outside_image',
+      /^operations\[0\]\.target: point \(70, 28\) lies outside the 64x64 image/,
+    ],
+    [
+      'rotate without anchor',
+      () => ['--image', file('image.png'), '--mask', file('mask.png'), '--op', 'rotate', '--to', '40,28'],
+      'anchor_required',
+      /^operations\[0\]\.anchor: is required for a rotate operation/,
+    ],
+    [
+      'empty mask',
+      () => ['--image', file('image.png'), '--mask', file('empty.png'), '--op', 'relocate', '--to', '40,28'],
+      'empty_region',
+      /^operations\[0\]\.source/,
+    ],
+  ];
+  it.each(cases)(
+    '%s: exit 2 with the contract code',
+    async (_name, args, code, message) => {
+      const result = await cli([...args(), ...out()]);
+      expect(result.code).toBe(2);
+      const lines = result.stderr.trim().split('\n');
+      expect(lines).toHaveLength(1);
+      const [, printedCode, printedMessage] = /^error ([a-z_]+): (.*)$/.exec(lines[0]!) ?? [];
+      expect(printedCode).toBe(code);
+      expect(printedMessage).toMatch(message);
+      expect(result.stderr).not.toMatch(/\n\s+at /);
+      expect(result.stdout).toBe('');
+    },
+    30_000,
+  );
+});
+
+describe('runEdit with bad input', () => {
+  it('rejects with the contract error before any model work', async () => {
+    const scene = blankScene(64, 64);
+    const shape = disk(27.5, 27.5, 10);
+    const request = await requestFor(scene, [{ kind: 'relocate', shape, target: [40, 28] }]);
+    // A PNG cut after its header: the size is known, the pixels are not.
+    const png = await pngOf(scene.rgb, 64, 64);
+    const truncated = {
+      data: `data:image/png;base64,${Buffer.from(png.subarray(0, 40)).toString('base64')}`,
+    };
+    const cases: [unknown, string, (string | number)[]][] = [
+      [
+        { ...request, operations: [{ ...request.operations![0]!, target: [64.5, 10] }] },
+        'coordinate_outside_image',
+        ['operations', 0, 'target'],
+      ],
+      [
+        { ...request, operations: [{ ...request.operations![0]!, kind: 'scale' }] },
+        'anchor_required',
+        ['operations', 0, 'anchor'],
+      ],
+      [{ ...request, image: truncated }, 'image_unreadable', ['image']],
+      [
+        {
+          ...request,
+          image: { data: `data:image/png;base64,${Buffer.from('not a PNG').toString('base64')}` },
+        },
+        'media_type_mismatch',
+        ['image', 'data'],
+      ],
+      [{ ...request, options: { transport_lr: -1 } }, 'out_of_range', ['options', 'transport_lr']],
+    ];
+    for (const [input, code, path] of cases) {
+      const error = await runEdit(input).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(EditRejected);
+      expect((error as EditRejected).errors[0]).toMatchObject({ code, path });
+    }
+  });
+});
