@@ -1,9 +1,8 @@
 /**
- * Conditioning embeddings: the sinusoidal timestep embedding (computed on the host, as the
- * graph toolkit has no Sin/Cos ops; it is a function of one number per call) and the
- * two-layer MLP embedder (in the graph).
+ * Conditioning embeddings, in the graph: the sinusoidal timestep embedding and the two-layer
+ * MLP embedder.
  */
-import type { Tensor } from '../graph/graph.ts';
+import type { Graph, Tensor } from '../graph/graph.ts';
 import { linear } from './layers.ts';
 import type { ParamBinder } from './param-binder.ts';
 
@@ -13,22 +12,22 @@ export const TIME_FACTOR = 1000;
 export const MAX_PERIOD = 10_000;
 
 /**
- * Timesteps (or guidance strengths) [B] -> [B, dim] row-major: cos of t * 1000 * f_j for
- * f_j = exp(-ln(10000) j / (dim/2)), j = 0..dim/2-1, then sin of the same.
+ * Timesteps (or guidance strengths) t [B] -> [B, dim]: cos of 1000 t f_j for
+ * f_j = exp(-ln(10000) j / (dim/2)), j = 0..dim/2-1, then sin of the same; in float32 throughout,
+ * as the reference computes it.
  */
-export function timestepEmbedding(t: readonly number[] | Float32Array, dim: number): Float32Array {
+export function timestepEmbedding(g: Graph, t: Tensor, dim: number): Tensor {
   const half = dim / 2;
-  const out = new Float32Array(t.length * dim);
-  for (let b = 0; b < t.length; b++) {
-    // The reference multiplies in float32; so do we, then take cos/sin in float64.
-    const scaled = Math.fround(TIME_FACTOR * t[b]!);
-    for (let j = 0; j < half; j++) {
-      const arg = Math.fround(scaled * Math.fround(Math.exp((-Math.log(MAX_PERIOD) * j) / half)));
-      out[b * dim + j] = Math.cos(arg);
-      out[b * dim + half + j] = Math.sin(arg);
-    }
-  }
-  return out;
+  const steps = g.constant(
+    Float32Array.from({ length: half }, (_, j) => j),
+    'float32',
+  );
+  const exponents = g.div(g.mul(steps, -Math.log(MAX_PERIOD)), half);
+  // onnxruntime's float32 Exp can be an ulp off (a 1e-4 rad phase error at 1000 t); exp in
+  // float64, rounded once, gives the correctly rounded float32 frequencies.
+  const frequencies = g.cast(g.exp(g.cast(exponents, 'float64')), 'float32');
+  const args = g.mul(g.unsqueeze(g.mul(t, TIME_FACTOR), [1]), frequencies);
+  return g.concat([g.cos(args), g.sin(args)], -1);
 }
 
 /** in_layer -> SiLU -> out_layer. */

@@ -1,12 +1,11 @@
 /**
- * Host-side preparation of a transformer call: turns the reference model's inputs
- * (img, img_ids, txt, txt_ids, timesteps, y, guidance) into the graph's feeds, computing the
- * timestep/guidance embeddings and the RoPE tables the graph takes as inputs.
+ * Host-side preparation of a transformer call: checks the reference model's inputs
+ * (img, img_ids, txt, txt_ids, timesteps, y, guidance) against the config and grid and names
+ * them as the graph's feeds. Embeddings and RoPE are computed in the graph.
  */
 import type { FluxConfig } from './config.ts';
-import { timestepEmbedding } from './embeddings.ts';
 import { FluxModelError } from './errors.ts';
-import { rotaryTables } from './rope.ts';
+import { POSITION_AXES } from './rope.ts';
 import { names, type TokenGrid } from './transformer.ts';
 
 /** One call, all arrays row-major float32 with a leading batch dimension. */
@@ -45,25 +44,18 @@ export function transformerFeeds(
   const { batch: b, textTokens: t } = grid;
   const l = grid.height * grid.width;
   expectLength('img', call.img, b * l * config.inChannels);
-  expectLength('imgIds', call.imgIds, b * l * 3);
+  expectLength('imgIds', call.imgIds, b * l * POSITION_AXES);
   expectLength('txt', call.txt, b * t * config.contextInDim);
-  expectLength('txtIds', call.txtIds, b * t * 3);
+  expectLength('txtIds', call.txtIds, b * t * POSITION_AXES);
   expectLength('timesteps', call.timesteps, b);
   expectLength('y', call.y, b * config.vecInDim);
-  // Positions per batch element: text tokens first, then image tokens, as the reference concatenates them.
-  const ids = new Float32Array(b * (t + l) * 3);
-  for (let i = 0; i < b; i++) {
-    ids.set(call.txtIds.subarray(i * t * 3, (i + 1) * t * 3), i * (t + l) * 3);
-    ids.set(call.imgIds.subarray(i * l * 3, (i + 1) * l * 3), (i * (t + l) + t) * 3);
-  }
-  const pe = rotaryTables(ids, config.axesDim, config.theta);
   const feeds: Record<string, Float32Array> = {
     [names.img]: call.img,
+    [names.imgIds]: call.imgIds,
     [names.txt]: call.txt,
+    [names.txtIds]: call.txtIds,
+    [names.timesteps]: Float32Array.from(call.timesteps),
     [names.y]: call.y,
-    [names.timeEmbedding]: timestepEmbedding(call.timesteps, config.timestepEmbedDim),
-    [names.peCos]: pe.cos,
-    [names.peSin]: pe.sin,
   };
   if (config.guidanceEmbed) {
     if (call.guidance === undefined) {
@@ -73,7 +65,7 @@ export function transformerFeeds(
       );
     }
     expectLength('guidance', call.guidance, b);
-    feeds[names.guidanceEmbedding] = timestepEmbedding(call.guidance, config.timestepEmbedDim);
+    feeds[names.guidance] = Float32Array.from(call.guidance);
   } else if (call.guidance !== undefined) {
     throw new FluxModelError(
       'invalid_input_shape',

@@ -2,55 +2,48 @@
  * Rotary position embedding over three position axes (EmbedND in the reference): each axis
  * rotates its own slice of every head's channels, pairing channels (2j, 2j+1).
  *
- * The cos/sin tables are computed on the host from the position ids (in float64, stored as
- * float32) and fed to the graph: the graph toolkit has no Sin/Cos ops. They depend only on the
- * token grid, so a caller computes them once per image size.
+ * The rotation angles are computed in the graph from the position ids, in float64 as the
+ * reference does, and only the cos/sin tables are rounded to float32.
  */
 import type { Graph, Tensor } from '../graph/graph.ts';
 
-/** Angular frequency of each channel pair of one axis: theta^(-2j/dim), j = 0..dim/2-1. */
-export function axisFrequencies(dim: number, theta: number): Float64Array {
-  return Float64Array.from({ length: dim / 2 }, (_, j) => theta ** ((-2 * j) / dim));
-}
+/** Axes of every position id: (0, row, column) for image tokens, as the reference builds them. */
+export const POSITION_AXES = 3;
 
-/** cos and sin of every rotation angle: [N, D/2] row-major, axes in order, as the reference concatenates them. */
-export interface RotaryTableData {
-  readonly cos: Float32Array;
-  readonly sin: Float32Array;
-}
-
-/** ids [N, axes] row-major (float positions) -> rotation tables for head dimension sum(axesDim). */
-export function rotaryTables(ids: Float32Array, axesDim: readonly number[], theta: number): RotaryTableData {
-  const axes = axesDim.length;
-  const tokens = ids.length / axes;
-  const pairs = axesDim.reduce((a, d) => a + d / 2, 0);
-  const cos = new Float32Array(tokens * pairs);
-  const sin = new Float32Array(tokens * pairs);
-  const frequencies = axesDim.map((d) => axisFrequencies(d, theta));
-  for (let n = 0; n < tokens; n++) {
-    let at = n * pairs;
-    frequencies.forEach((omega, axis) => {
-      const position = ids[n * axes + axis]!;
-      for (const w of omega) {
-        cos[at] = Math.cos(position * w);
-        sin[at] = Math.sin(position * w);
-        at++;
-      }
-    });
-  }
-  return { cos, sin };
-}
-
-/** The tables as graph tensors, shaped [B, 1, N, D/2, 1] to broadcast over heads and pairs. */
+/** cos and sin of every rotation angle, shaped [B, 1, N, D/2, 1] to broadcast over heads and pairs. */
 export interface RotaryTables {
   readonly cos: Tensor;
   readonly sin: Tensor;
 }
 
-/** [B, N, D/2] table inputs -> broadcastable tables. */
-export function rotaryFromInputs(g: Graph, cos: Tensor, sin: Tensor): RotaryTables {
-  const shape = (t: Tensor) => g.unsqueeze(t, [1, 4]);
-  return { cos: shape(cos), sin: shape(sin) };
+/** Angular frequency of each channel pair of one axis: theta^(-2j/dim), j = 0..dim/2-1 (float64). */
+function axisFrequencies(g: Graph, dim: number, theta: number): Tensor {
+  const evenChannels = g.constant(
+    Float64Array.from({ length: dim / 2 }, (_, j) => 2 * j),
+    'float64',
+  );
+  return g.div(1, g.pow(g.scalar(theta, 'float64'), g.div(evenChannels, dim)));
+}
+
+/**
+ * ids [B, N, axes] (float positions) -> rotation tables for head dimension sum(axesDim): the
+ * angles of axis i are ids[..., i] times that axis's frequencies, axes concatenated in order.
+ */
+export function embedPositions(
+  g: Graph,
+  ids: Tensor,
+  axesDim: readonly number[],
+  theta: number,
+): RotaryTables {
+  const positions = g.cast(ids, 'float64');
+  const angles = g.concat(
+    axesDim.map((dim, axis) =>
+      g.mul(g.slice(positions, [axis], [axis + 1], [2]), axisFrequencies(g, dim, theta)),
+    ),
+    -1,
+  );
+  const table = (values: Tensor) => g.unsqueeze(g.cast(values, 'float32'), [1, 4]);
+  return { cos: table(g.cos(angles)), sin: table(g.sin(angles)) };
 }
 
 /** Rotates each channel pair (x0, x1) of x [B, H, N, D] by its angle: (c x0 - s x1, s x0 + c x1). */
@@ -64,13 +57,13 @@ export function applyRope(g: Graph, x: Tensor, pe: RotaryTables): Tensor {
 
 /**
  * Position ids as the reference sampler builds them: image token (row i, column j) of an
- * h x w token grid gets (0, i, j); text tokens get (0, 0, 0). Returned as [N, 3] row-major.
+ * h x w token grid gets (0, i, j); text tokens get (0, 0, 0). Returned as [N, POSITION_AXES] row-major.
  */
 export function imagePositionIds(height: number, width: number): Float32Array {
-  const ids = new Float32Array(height * width * 3);
+  const ids = new Float32Array(height * width * POSITION_AXES);
   for (let i = 0; i < height; i++) {
     for (let j = 0; j < width; j++) {
-      const at = (i * width + j) * 3;
+      const at = (i * width + j) * POSITION_AXES;
       ids[at + 1] = i;
       ids[at + 2] = j;
     }
@@ -79,5 +72,5 @@ export function imagePositionIds(height: number, width: number): Float32Array {
 }
 
 export function textPositionIds(tokens: number): Float32Array {
-  return new Float32Array(tokens * 3);
+  return new Float32Array(tokens * POSITION_AXES);
 }

@@ -8,7 +8,7 @@
 import { Graph, type Tensor } from '../graph/graph.ts';
 import { fluxCheckpointKeys } from './checkpoint-keys.ts';
 import { type FluxConfig, headDim, validateFluxConfig } from './config.ts';
-import { mlpEmbedder } from './embeddings.ts';
+import { mlpEmbedder, timestepEmbedding } from './embeddings.ts';
 import { FluxModelError } from './errors.ts';
 import {
   type AdapterBranch,
@@ -20,7 +20,7 @@ import {
   singleStreamBlock,
 } from './layers.ts';
 import { ParamBinder, type WeightOptions } from './param-binder.ts';
-import { type RotaryTables, rotaryFromInputs } from './rope.ts';
+import { embedPositions, POSITION_AXES, type RotaryTables } from './rope.ts';
 
 /** Token layout of one call: an image of (16 height) x (16 width) pixels and its prompt. */
 export interface TokenGrid {
@@ -66,13 +66,14 @@ export const names = {
   img: 'img',
   txt: 'txt',
   y: 'y',
-  /** Sinusoidal embedding of the timestep [B, timestepEmbedDim] (embeddings.ts). */
-  timeEmbedding: 'time_embedding',
-  /** Sinusoidal embedding of the distilled guidance strength (guidance-embedding models only). */
-  guidanceEmbedding: 'guidance_embedding',
-  /** RoPE tables of the [txt, img] positions [B, T + L, headDim / 2] (rope.ts). */
-  peCos: 'pe_cos',
-  peSin: 'pe_sin',
+  /** Position ids (0, row, column) of the image tokens [B, L, 3], float32 as the reference passes them. */
+  imgIds: 'img_ids',
+  /** Position ids of the text tokens [B, T, 3]. */
+  txtIds: 'txt_ids',
+  /** Flow time of each batch element [B], in [0, 1]. */
+  timesteps: 'timesteps',
+  /** Distilled guidance strength [B] (guidance-embedding models only). */
+  guidance: 'guidance',
   velocity: 'velocity',
   adapterScale: 'adapter_scale',
   kvIn: (kind: 'double' | 'single', block: number, which: 'k' | 'v') => `kv_in.${kind}.${block}.${which}`,
@@ -189,20 +190,20 @@ export function buildTrunk(graphName: string, config: FluxConfig, options: Trans
   const imageTokens = height * width;
   const imgInput = g.input(names.img, 'float32', [b, imageTokens, config.inChannels]);
   const txtInput = g.input(names.txt, 'float32', [b, textTokens, config.contextInDim]);
+  const imgIds = g.input(names.imgIds, 'float32', [b, imageTokens, POSITION_AXES]);
+  const txtIds = g.input(names.txtIds, 'float32', [b, textTokens, POSITION_AXES]);
+  const timesteps = g.input(names.timesteps, 'float32', [b]);
   const y = g.input(names.y, 'float32', [b, config.vecInDim]);
   const embedDim = config.timestepEmbedDim;
-  const timeEmbedding = g.input(names.timeEmbedding, 'float32', [b, embedDim]);
-  const pairs = headDim(config) / 2;
-  const peCos = g.input(names.peCos, 'float32', [b, textTokens + imageTokens, pairs]);
-  const peSin = g.input(names.peSin, 'float32', [b, textTokens + imageTokens, pairs]);
 
-  let vec = mlpEmbedder(p, 'time_in', timeEmbedding);
+  let vec = mlpEmbedder(p, 'time_in', timestepEmbedding(g, timesteps, embedDim));
   if (config.guidanceEmbed) {
-    const guidanceEmbedding = g.input(names.guidanceEmbedding, 'float32', [b, embedDim]);
-    vec = g.add(vec, mlpEmbedder(p, 'guidance_in', guidanceEmbedding));
+    const guidance = g.input(names.guidance, 'float32', [b]);
+    vec = g.add(vec, mlpEmbedder(p, 'guidance_in', timestepEmbedding(g, guidance, embedDim)));
   }
   vec = g.add(vec, mlpEmbedder(p, 'vector_in', y));
-  const pe = rotaryFromInputs(g, peCos, peSin);
+  // Text tokens first, then image tokens, as the reference concatenates them.
+  const pe = embedPositions(g, g.concat([txtIds, imgIds], 1), config.axesDim, config.theta);
 
   const adapterScale =
     options.adapterTokens === undefined ? undefined : g.input(names.adapterScale, 'float32', [1]);

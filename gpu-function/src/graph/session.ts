@@ -13,11 +13,11 @@ export async function createSession(
   options: ort.InferenceSession.SessionOptions = {},
 ): Promise<(feeds: Feeds) => Promise<Results>> {
   // onnxruntime's extended optimizations fuse x * sigmoid(x) into QuickGelu, which has only a
-  // float32 kernel: float64 graphs (gradient checks) stay at basic optimizations.
-  const hasFloat64 = graph.nodes.some((n) => n.outputs.some((t) => t.dtype === 'float64'));
+  // float32 kernel: graphs with a float64 Sigmoid (gradient checks) stay at basic optimizations.
+  const hasFloat64Sigmoid = graph.nodes.some((n) => n.op === 'Sigmoid' && n.outputs[0]!.dtype === 'float64');
   const session = await ort.InferenceSession.create(toModelBytes(graph), {
     logSeverityLevel: 3, // errors only: warnings about pruned initializers are noise here
-    ...(hasFloat64 ? { graphOptimizationLevel: 'basic' as const } : {}),
+    ...(hasFloat64Sigmoid ? { graphOptimizationLevel: 'basic' as const } : {}),
     ...options,
   });
   const shapes = new Map(graph.inputs.map((t) => [t.name, t] as const));
