@@ -11,7 +11,6 @@ import type { Progress, ProgressPhase } from '@dragflow/shared/job';
 import type { Limits } from '@dragflow/shared/limits';
 import type * as ort from 'onnxruntime-node';
 import { ensureDemoBundle } from '../bundle/demo.ts';
-import type { Manifest } from '../bundle/manifest.ts';
 import { verifyBundle } from '../bundle/verify.ts';
 import { compositeBackground, packedLatentMask } from '../dragflow/composite.ts';
 import { dragSchedule } from '../dragflow/drag-schedule.ts';
@@ -25,6 +24,7 @@ import { KvCache } from './kv-cache.ts';
 import { packLatent, planesToRgb, rgbToPlanes, unpackLatent } from './latent.ts';
 import { type EditMetrics, PhaseClock, peakRssBytes } from './metrics.ts';
 import { EditModel } from './model.ts';
+import type { ModelCache, OpenedBundle } from './model-cache.ts';
 import { optimizeLatent } from './optimize.ts';
 import { inlineImageLoader, type PreparedEdit, prepareEdit } from './prepare.ts';
 import { sampleEdit } from './sample.ts';
@@ -44,6 +44,8 @@ export interface EditRunOptions {
   /** Reads the request's images (default: inline data URIs only). */
   load?: LoadImageBytes;
   sessionOptions?: ort.InferenceSession.SessionOptions;
+  /** Keeps models open between edits (a worker's cache); without it the edit opens and releases its own. */
+  models?: ModelCache;
   /** Overrides the bundle's tuning (bundle-tuning.ts). */
   tuning?: BundleTuning;
 }
@@ -60,7 +62,7 @@ export interface EditResult {
   metrics: EditMetrics;
 }
 
-async function openBundle(dir: string | undefined): Promise<{ dir: string; manifest: Manifest }> {
+async function openBundle(dir: string | undefined): Promise<OpenedBundle> {
   if (dir === undefined) return ensureDemoBundle();
   return { dir, manifest: await verifyBundle(dir, { depth: 'full' }) };
 }
@@ -104,19 +106,28 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
     options.limits,
   );
   const { settings, working } = prepared;
-  const bundle = await openBundle(options.bundleDir);
+  const bundle = await (options.models
+    ? options.models.bundle(options.bundleDir ?? 'demo', () => openBundle(options.bundleDir))
+    : openBundle(options.bundleDir));
   const tuning = options.tuning ?? bundleTuning(bundle.manifest);
   const learningRates = {
     transport: settings.transport_lr * tuning.learningRateScale,
     intensify: settings.intensify_lr * tuning.learningRateScale,
   };
-  model = await EditModel.open(bundle.dir, bundle.manifest, working, {
+  const modelOptions = {
     regions: prepared.operations.length,
-    settings,
+    settings: {
+      feature_blocks: settings.feature_blocks,
+      kv_double_blocks: settings.kv_double_blocks,
+      kv_single_blocks: settings.kv_single_blocks,
+    },
     ...(tuning.featureDivisor === 'paper' ? {} : { featureDivisor: tuning.featureDivisor }),
-    ...(options.signal ? { signal: options.signal } : {}),
     ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
-  });
+  };
+  const open = () => EditModel.open(bundle.dir, bundle.manifest, working, modelOptions);
+  const key = JSON.stringify({ bundle: bundle.manifest.manifest_sha256, working, ...modelOptions });
+  model = await (options.models ? options.models.get(key, open) : open());
+  model.beginEdit(options.signal);
   try {
     const m = model;
     const latentSize = { width: working.width / 8, height: working.height / 8 };
@@ -264,6 +275,6 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       metrics,
     };
   } finally {
-    await model.release();
+    if (!options.models) await model.release();
   }
 }

@@ -38,8 +38,6 @@ interface BundleConfig {
 }
 
 export interface ModelOptions {
-  /** Aborts the edit before the next transformer call. */
-  signal?: AbortSignal;
   /** Regions the drag step supervises (number of operations). */
   regions: number;
   settings: Pick<Settings, 'feature_blocks' | 'kv_double_blocks' | 'kv_single_blocks'>;
@@ -64,7 +62,9 @@ function dims(session: ort.InferenceSession, name: string): number[] {
 }
 
 export class EditModel {
-  readonly counter: CallCounter;
+  /** This edit's calls and onnxruntime time (`beginEdit` starts a fresh one). */
+  counter: CallCounter;
+  private signal: AbortSignal | undefined;
   readonly notes: string[];
   private readonly baseFeeds = new Map<string, Feeds>();
 
@@ -74,7 +74,6 @@ export class EditModel {
     readonly latentChannels: number,
     readonly blocks: ModelBlocks,
     private readonly sessions: Record<Session, ort.InferenceSession>,
-    private readonly signal: AbortSignal | undefined,
     readonly featureSize: Size,
   ) {
     this.counter = new CallCounter(config, blocks.taps);
@@ -124,15 +123,13 @@ export class EditModel {
     for (const [session, variant] of Object.entries(variants) as [Session, GraphVariant][]) {
       sessions[session] = await openVariant(dir, manifest, variant, options.sessionOptions);
     }
-    return new EditModel(
-      config,
-      grid,
-      bundleConfig.autoencoder.zChannels,
-      blocks,
-      sessions,
-      options.signal,
-      mapSize,
-    );
+    return new EditModel(config, grid, bundleConfig.autoencoder.zChannels, blocks, sessions, mapSize);
+  }
+
+  /** Starts an edit on these sessions: fresh counters, and the edit's cancellation signal. */
+  beginEdit(signal?: AbortSignal): void {
+    this.counter = new CallCounter(this.config, this.blocks.taps);
+    this.signal = signal;
   }
 
   async release(): Promise<void> {
@@ -190,7 +187,7 @@ export class EditModel {
       [dragStepNames.regionMasks]: targets.masks,
       [dragStepNames.regionWeights]: targets.weights,
     };
-    const out = await this.run('dragStep', 'drag_step', feeds);
+    const out = await this.run('dragStep', 'drag_step', feeds, [dragStepNames.loss, dragStepNames.gradient]);
     return { loss: out[dragStepNames.loss]![0]!, gradient: out[dragStepNames.gradient]! };
   }
 
@@ -216,7 +213,13 @@ export class EditModel {
     return feeds;
   }
 
-  private async run(session: Session, kind: CallKind, feeds: Feeds): Promise<Record<string, Float32Array>> {
+  /** Runs one session; `fetches` limits the outputs copied back (default: all). */
+  private async run(
+    session: Session,
+    kind: CallKind,
+    feeds: Feeds,
+    fetches?: readonly string[],
+  ): Promise<Record<string, Float32Array>> {
     if (kind !== 'vae' && this.signal?.aborted) throw new EditCanceled(this.counter.transformerCalls);
     const s = this.sessions[session];
     const inputs: Record<string, ort.Tensor> = {};
@@ -226,7 +229,7 @@ export class EditModel {
       inputs[name] = new ort.Tensor('float32', data, dims(s, name));
     }
     const started = performance.now();
-    const out = await s.run(inputs);
+    const out = fetches ? await s.run(inputs, [...fetches]) : await s.run(inputs);
     this.counter.record(kind, (performance.now() - started) / 1000);
     const results: Record<string, Float32Array> = {};
     for (const [name, value] of Object.entries(out)) results[name] = value.data as Float32Array;

@@ -8,14 +8,16 @@
  * resized to (h, w), warped by A_i^k, > 0.5. The loss and its gradient come from the drag-step graph.
  */
 
-import { blendLatent } from '../dragflow/composite.ts';
+import { METHOD } from '@dragflow/shared/presets';
+import { applyAffine, invertAffine } from '../dragflow/affine.ts';
 import type { DragIteration } from '../dragflow/drag-schedule.ts';
 import type { Size } from '../dragflow/geometry.ts';
 import { operationTransform, type RegionOperation } from '../dragflow/operation.ts';
 import { maskToPlanes, thresholdPlanes } from '../dragflow/region.ts';
 import { regionWeights } from '../dragflow/region-weights.ts';
-import { type Planes, resizeBilinear } from '../dragflow/resample.ts';
+import { type Planes, resample, resizeBilinear } from '../dragflow/resample.ts';
 import { warpPlanes } from '../dragflow/warp.ts';
+import type { BinaryMask } from '../formats/binary-mask.ts';
 import type { KvInputs } from './kv-cache.ts';
 import type { EditModel } from './model.ts';
 
@@ -28,11 +30,34 @@ export interface DragTargets {
   weights: Float32Array;
 }
 
-/** The supervision targets of every operation at `fraction` of its motion. */
+/** Smallest box holding every set pixel of a one-channel plane; null when none is set. */
+function boundingBox(mask: BinaryMask): { x: number; y: number; width: number; height: number } | null {
+  let x0 = mask.width;
+  let y0 = mask.height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < mask.height; y++) {
+    for (let x = 0; x < mask.width; x++) {
+      if (!mask.data[y * mask.width + x]) continue;
+      x0 = Math.min(x0, x);
+      x1 = Math.max(x1, x);
+      y0 = Math.min(y0, y);
+      y1 = Math.max(y1, y);
+    }
+  }
+  return x1 < 0 ? null : { x: x0, y: y0, width: x1 - x0 + 1, height: y1 - y0 + 1 };
+}
+
+/**
+ * The supervision targets of every operation at `fraction` of its motion. The loss reads
+ * warp(F0) only where p is set, so the features are warped only over p's bounding box (the same
+ * samples as warp.ts warpPlanes there) and left 0 elsewhere: most of the map is background.
+ */
 export function dragTargets(
   start: Planes,
   operations: readonly RegionOperation[],
   fraction: number,
+  weights: Float32Array = Float32Array.from(regionWeights(operations.map((op) => op.source))),
 ): DragTargets {
   const { channels, height, width } = start;
   const size: Size = { width, height };
@@ -41,12 +66,31 @@ export function dragTargets(
   const masks = new Float32Array(operations.length * plane);
   operations.forEach((op, i) => {
     const transform = operationTransform(op, fraction, size);
-    warped.set(warpPlanes(start, transform).data, i * channels * plane);
     const source = resizeBilinear(maskToPlanes(op.source), width, height);
     const moved = thresholdPlanes(warpPlanes(source, transform));
-    for (let p = 0; p < plane; p++) masks[i * plane + p] = moved.data[p]!;
+    masks.set(moved.data, i * plane);
+    const box = boundingBox(moved);
+    if (!box) return;
+    const inverse = invertAffine(transform);
+    const crop = resample(
+      start,
+      box.width,
+      box.height,
+      (x, y) => {
+        const p = applyAffine(inverse, { x: x + box.x, y: y + box.y });
+        return [p.x, p.y];
+      },
+      METHOD.warp.padding,
+    );
+    for (let c = 0; c < channels; c++) {
+      for (let y = 0; y < box.height; y++) {
+        const from = (c * box.height + y) * box.width;
+        const to = ((i * channels + c) * height + box.y + y) * width + box.x;
+        warped.set(crop.data.subarray(from, from + box.width), to);
+      }
+    }
   });
-  return { warped, masks, weights: Float32Array.from(regionWeights(operations.map((op) => op.source))) };
+  return { warped, masks, weights };
 }
 
 export interface OptimizationInput {
@@ -78,7 +122,10 @@ export async function optimizeLatent(
     width,
     data: startFeatures,
   };
-  let latent = input.latent;
+  const weights = Float32Array.from(regionWeights(input.operations.map((op) => op.source)));
+  // Updated in place; the input latent stays untouched (it starts the reconstruction branch).
+  const latent = input.latent.slice();
+  const { background, keep } = input;
   const losses: number[] = [];
   const targetsAt = new Map<number, DragTargets>();
   for (const iteration of input.schedule) {
@@ -86,13 +133,14 @@ export async function optimizeLatent(
     if (!targets) {
       // Only the last fraction is reused (intensify); earlier ones are dropped to bound memory.
       targetsAt.clear();
-      targets = dragTargets(start, input.operations, iteration.fraction);
+      targets = dragTargets(start, input.operations, iteration.fraction, weights);
       targetsAt.set(iteration.fraction, targets);
     }
     const { loss, gradient } = await model.dragStep(latent, time, guidance, kv, targets);
-    const updated = new Float32Array(latent.length);
-    for (let i = 0; i < latent.length; i++) updated[i] = latent[i]! - iteration.learningRate * gradient[i]!;
-    latent = blendLatent(updated, input.background, input.keep);
+    // z <- z - lr dL/dz, then the hard background constraint z <- B z + (1 - B) z_bg, in one pass.
+    const lr = iteration.learningRate;
+    for (let i = 0; i < latent.length; i++)
+      latent[i] = keep[i] ? latent[i]! - lr * gradient[i]! : background[i]!;
     losses.push(loss);
     await input.onIteration?.(iteration, loss, latent);
   }
