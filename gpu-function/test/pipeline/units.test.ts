@@ -1,0 +1,155 @@
+/** The pipeline's own pieces: latent layouts, the K/V cache, block mapping, drag targets, the model cache. */
+import { PRESETS } from '@dragflow/shared/presets';
+import { describe, expect, it } from 'vitest';
+import { packedLatentMask } from '../../src/dragflow/composite.ts';
+import { operationTransform, type RegionOperation } from '../../src/dragflow/operation.ts';
+import { maskToPlanes, resizeMask } from '../../src/dragflow/region.ts';
+import { warpPlanes } from '../../src/dragflow/warp.ts';
+import { fluxConfigs } from '../../src/flux/config.ts';
+import { DRAGFLOW_KV_BLOCKS, names } from '../../src/flux/transformer.ts';
+import { KvCache, kvBytesPerCall, kvBytesPerEdit } from '../../src/pipeline/kv-cache.ts';
+import { packLatent, planesToRgb, rgbToPlanes, unpackLatent } from '../../src/pipeline/latent.ts';
+import type { EditModel } from '../../src/pipeline/model.ts';
+import { modelBlocks } from '../../src/pipeline/model-blocks.ts';
+import { ModelCache } from '../../src/pipeline/model-cache.ts';
+import { dragTargets } from '../../src/pipeline/optimize.ts';
+
+describe('latent layouts', () => {
+  it('packs 2x2 cells as (c ph pw), the layout of packedLatentMask, and unpacks back', () => {
+    const size = { width: 4, height: 6 };
+    const channels = 3;
+    const unpacked = Float32Array.from({ length: channels * 24 }, (_, i) => i);
+    const packed = packLatent(unpacked, channels, size);
+    // Token (row 1, column 0) holds pixel (y 2..3, x 0..1); channel 2, pixel (y 3, x 1) is at 2 * 4 + 1 * 2 + 1.
+    expect(packed[(1 * 2 + 0) * 12 + 2 * 4 + 3]).toBe(unpacked[(2 * 6 + 3) * 4 + 1]);
+    expect(unpackLatent(packed, channels, size)).toEqual(unpacked);
+    const mask = {
+      width: 4,
+      height: 6,
+      data: Uint8Array.from({ length: 24 }, (_, i) => (i % 5 === 0 ? 1 : 0)),
+    };
+    const planes = new Float32Array(channels * 24);
+    for (let c = 0; c < channels; c++) planes.set(mask.data, c * 24);
+    expect(Array.from(packLatent(planes, channels, size))).toEqual(
+      Array.from(packedLatentMask(mask, channels)),
+    );
+  });
+
+  it('maps 8-bit RGB to [-1, 1] planes and back exactly', () => {
+    const rgb = Uint8Array.from({ length: 2 * 3 * 3 }, (_, i) => (i * 37) % 256);
+    const planes = rgbToPlanes(rgb, { width: 3, height: 2 });
+    expect(planes[0]).toBe(-1 + (2 * rgb[0]!) / 255);
+    expect(planes[6]).toBeCloseTo((rgb[1]! / 255) * 2 - 1, 6);
+    expect(planesToRgb(planes, { width: 3, height: 2 })).toEqual(rgb);
+  });
+});
+
+describe('K/V cache', () => {
+  it('costs 3.71 GB (float16) per edit for FLUX.1-dev at 512x512 with the paper blocks', () => {
+    const grid = { batch: 1, height: 32, width: 32, textTokens: 256 };
+    // Double blocks: 24 heads x 1024 image tokens x 128; single: x (256 + 1024) tokens; K and V; 2 bytes.
+    const perCall = 6 * 2 * 24 * 1024 * 128 * 2 + 7 * 2 * 24 * 1280 * 128 * 2;
+    expect(kvBytesPerCall(fluxConfigs['flux1-dev'], grid, DRAGFLOW_KV_BLOCKS)).toBe(perCall);
+    // 25 - 6 = 19 FireFlow steps: 20 calls.
+    expect(kvBytesPerEdit(fluxConfigs['flux1-dev'], grid, DRAGFLOW_KV_BLOCKS, 19)).toBe(20 * perCall);
+    expect(20 * perCall).toBe(3_711_959_040);
+  });
+
+  it('stores float16 and hands back the time-matched set', () => {
+    const blocks = { double: [0], single: [] };
+    const cache = new KvCache(blocks);
+    for (let call = 0; call < 4; call++) {
+      cache.store({
+        [names.kvOut('double', 0, 'k')]: Float32Array.from([call + 0.1, -2]),
+        [names.kvOut('double', 0, 'v')]: Float32Array.from([call, 65504]),
+      });
+    }
+    expect(cache.calls).toBe(4);
+    expect(cache.bytes).toBe(4 * 2 * 2 * 2);
+    const inputs = cache.inputs(2);
+    expect(inputs[names.kvIn('double', 0, 'k')]![0]).toBeCloseTo(2.1, 2);
+    expect(inputs[names.kvIn('double', 0, 'v')]).toEqual(Float32Array.from([2, 65504]));
+    // 3 inversion steps (4 calls): sampling call 0 (start) and 1 (first midpoint) -> last set; 3 -> set 1.
+    expect([0, 1, 2, 3].map((call) => cache.samplingIndex(call))).toEqual([3, 3, 2, 1]);
+    expect(cache.lastIndex()).toBe(3);
+    expect(() => cache.inputs(4)).toThrow(RangeError);
+  });
+});
+
+describe('model blocks', () => {
+  it('keeps the paper blocks on FLUX.1 and maps them onto a smaller model with a note', () => {
+    const full = modelBlocks(fluxConfigs['flux1-dev'], PRESETS.paper);
+    expect(full.taps).toEqual([
+      { block: 17, point: 'modulated' },
+      { block: 17, point: 'output' },
+      { block: 18, point: 'modulated' },
+      { block: 18, point: 'output' },
+    ]);
+    expect(full.kv).toEqual(DRAGFLOW_KV_BLOCKS);
+    expect(full.notes).toEqual([]);
+    const tiny = modelBlocks(fluxConfigs.tiny, PRESETS.paper);
+    expect(tiny.taps.map((t) => t.block)).toEqual([0, 0, 1, 1]);
+    expect(tiny.kv).toEqual({ double: [0], single: [] });
+    expect(tiny.notes[0]).toContain("model 'tiny' has 2 double and 2 single blocks");
+  });
+});
+
+describe('drag targets', () => {
+  it('equal warp(F0) inside p, with p the moved mask, for every operation', () => {
+    const width = 16;
+    const height = 12;
+    const start = {
+      channels: 3,
+      height,
+      width,
+      data: Float32Array.from({ length: 3 * 16 * 12 }, (_, i) => Math.sin(i)),
+    };
+    const source = { width: 64, height: 48, data: new Uint8Array(64 * 48) };
+    for (let y = 8; y < 24; y++) for (let x = 8; x < 20; x++) source.data[y * 64 + x] = 1;
+    const ops: RegionOperation[] = [
+      { kind: 'relocate', source, target: { x: 40, y: 30 } },
+      { kind: 'rotate', source, target: { x: 30, y: 12 }, anchor: { x: 24, y: 24 } },
+    ];
+    const fraction = 0.6;
+    const targets = dragTargets(start, ops, fraction);
+    expect(Array.from(targets.weights)).toEqual([0.5, 0.5]);
+    const plane = width * height;
+    ops.forEach((op, i) => {
+      const transform = operationTransform(op, fraction, { width, height });
+      const full = warpPlanes(start, transform);
+      const p = resizeMask(source, width, height);
+      const moved = warpPlanes(maskToPlanes(p), transform);
+      let inside = 0;
+      for (let q = 0; q < plane; q++) {
+        const m = targets.masks[i * plane + q]!;
+        expect(m).toBe(moved.data[q]! > 0.5 ? 1 : 0);
+        if (!m) continue;
+        inside++;
+        for (let c = 0; c < 3; c++)
+          expect(targets.warped[(i * 3 + c) * plane + q]).toBe(full.data[c * plane + q]);
+      }
+      expect(inside).toBeGreaterThan(4);
+    });
+  });
+});
+
+describe('model cache', () => {
+  it('opens a model once per key and releases the least recently used beyond capacity', async () => {
+    const released: string[] = [];
+    let opened = 0;
+    const fake = (name: string) => async () => {
+      opened++;
+      return { release: async () => void released.push(name) } as unknown as EditModel;
+    };
+    const cache = new ModelCache(2);
+    const a = await cache.get('a', fake('a'));
+    expect(await cache.get('a', fake('a'))).toBe(a);
+    await cache.get('b', fake('b'));
+    await cache.get('a', fake('a'));
+    await cache.get('c', fake('c'));
+    expect(opened).toBe(3);
+    expect(released).toEqual(['b']);
+    await cache.release();
+    expect(released.sort()).toEqual(['a', 'b', 'c']);
+  });
+});
