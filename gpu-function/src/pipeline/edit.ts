@@ -14,8 +14,9 @@ import { ensureDemoBundle } from '../bundle/demo.ts';
 import { verifyBundle } from '../bundle/verify.ts';
 import { compositeBackground, packedLatentMask } from '../dragflow/composite.ts';
 import { dragSchedule } from '../dragflow/drag-schedule.ts';
+import { resizeMask } from '../dragflow/region.ts';
 import type { LoadImageBytes } from '../dragflow/request-operations.ts';
-import { editTimesteps, imageTokenCount } from '../dragflow/schedule.ts';
+import { editTimesteps } from '../dragflow/schedule.ts';
 import type { BinaryMask } from '../formats/binary-mask.ts';
 import { encodeImage, type OutputFormat } from '../image/encode.ts';
 import { type BundleTuning, bundleTuning } from './bundle-tuning.ts';
@@ -130,19 +131,19 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
   model.beginEdit(options.signal);
   try {
     const m = model;
-    const latentSize = { width: working.width / 8, height: working.height / 8 };
+    const latentSize = { width: working.width / m.latentScale, height: working.height / m.latentScale };
     const channels = m.latentChannels;
     const imageLatent = packLatent(
       await m.encode(rgbToPlanes(prepared.workingRgb, working)),
       channels,
       latentSize,
     );
-    const times = editTimesteps(
-      imageTokenCount(working.width, working.height),
-      settings.steps,
-      settings.skip_steps,
+    const times = editTimesteps(m.grid.width * m.grid.height, settings.steps, settings.skip_steps);
+    // B at latent resolution by the method's rule (bilinear, > 0.5), as gradient-mask.ts does for /8.
+    const keep = packedLatentMask(
+      resizeMask(prepared.editable, latentSize.width, latentSize.height),
+      channels,
     );
-    const keep = packedLatentMask(prepared.latentEditable, channels);
     const toRgb = async (packed: Float32Array) =>
       planesToRgb(await m.decode(unpackLatent(packed, channels, latentSize)), working);
     report('preparing', 1, 1);

@@ -13,7 +13,12 @@ import * as ort from 'onnxruntime-node';
 import { demoVaeDecoder, demoVaeEncoder } from '../bundle/demo-vae.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { Size } from '../dragflow/geometry.ts';
-import { type AutoEncoderConfig, type FluxConfig, validateFluxConfig } from '../flux/config.ts';
+import {
+  type AutoEncoderConfig,
+  autoEncoderDownscale,
+  type FluxConfig,
+  validateFluxConfig,
+} from '../flux/config.ts';
 import { buildDragStepGraph, dragStepNames } from '../flux/drag-step.ts';
 import { buildFeatureGraph, featureDivisor, featureNames } from '../flux/features.ts';
 import { transformerFeeds } from '../flux/feeds.ts';
@@ -28,12 +33,10 @@ import { type GraphVariant, openVariant, runtimeGraphDir } from './runtime-graph
 
 /** The demo bundle's autoencoder is a fixed patch transform (bundle/demo-vae.ts), not FLUX's VAE. */
 const DEMO_AUTOENCODER = 'demo-orthonormal-patch';
-/** Pixels per latent cell (FLUX.1's VAE and the demo's patches). */
-export const LATENT_SCALE = 8;
 
 interface BundleConfig {
   transformer: FluxConfig;
-  autoencoder: (AutoEncoderConfig | { name: typeof DEMO_AUTOENCODER }) & { zChannels: number };
+  autoencoder: AutoEncoderConfig | { name: typeof DEMO_AUTOENCODER; zChannels: number; patch: number };
   graph_grid?: { textTokens?: number };
 }
 
@@ -72,6 +75,8 @@ export class EditModel {
     readonly config: FluxConfig,
     readonly grid: TokenGrid,
     readonly latentChannels: number,
+    /** Image pixels per latent cell (8 for FLUX.1's autoencoder and the demo's patches). */
+    readonly latentScale: number,
     readonly blocks: ModelBlocks,
     private readonly sessions: Record<Session, ort.InferenceSession>,
     readonly featureSize: Size,
@@ -93,10 +98,12 @@ export class EditModel {
   ): Promise<EditModel> {
     const bundleConfig = manifest.config as unknown as BundleConfig;
     const config = validateFluxConfig(bundleConfig.transformer);
+    const ae = bundleConfig.autoencoder;
+    const latentScale = 'patch' in ae ? ae.patch : autoEncoderDownscale(ae);
     const grid: TokenGrid = {
       batch: 1,
-      height: image.height / 16,
-      width: image.width / 16,
+      height: image.height / (2 * latentScale),
+      width: image.width / (2 * latentScale),
       textTokens: bundleConfig.graph_grid?.textTokens ?? METHOD.maxTextTokens,
     };
     const allBlocks = modelBlocks(config, options.settings);
@@ -123,7 +130,7 @@ export class EditModel {
     for (const [session, variant] of Object.entries(variants) as [Session, GraphVariant][]) {
       sessions[session] = await openVariant(dir, manifest, variant, options.sessionOptions);
     }
-    return new EditModel(config, grid, bundleConfig.autoencoder.zChannels, blocks, sessions, mapSize);
+    return new EditModel(config, grid, ae.zChannels, latentScale, blocks, sessions, mapSize);
   }
 
   /** Starts an edit on these sessions: fresh counters, and the edit's cancellation signal. */

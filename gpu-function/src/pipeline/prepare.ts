@@ -1,7 +1,7 @@
 /**
  * From a request to what the model needs: the request validated (both contract stages), the image
  * decoded and cropped to the working size (sides floored to 16), the region operations, the
- * gradient mask B at image and latent resolution, the resolved settings and the prompts.
+ * gradient mask B, the resolved settings and the prompts.
  */
 import { checkAgainstImage, type EditRequest, parseEditRequest } from '@dragflow/shared/edit-request';
 import type { Path } from '@dragflow/shared/errors';
@@ -9,7 +9,7 @@ import { decodeBase64, type ImageRef, parseDataUri } from '@dragflow/shared/imag
 import { type Limits, resolveLimits } from '@dragflow/shared/limits';
 import { resolveSettings, type Settings } from '@dragflow/shared/presets';
 import type { Size } from '../dragflow/geometry.ts';
-import { gradientMask, latentGradientMask } from '../dragflow/gradient-mask.ts';
+import { gradientMask } from '../dragflow/gradient-mask.ts';
 import type { RegionOperation } from '../dragflow/operation.ts';
 import { type LoadImageBytes, requestOperations } from '../dragflow/request-operations.ts';
 import type { BinaryMask } from '../formats/binary-mask.ts';
@@ -33,9 +33,8 @@ export interface PreparedEdit {
   working: Size;
   workingRgb: Uint8Array;
   operations: RegionOperation[];
-  /** B at working-image size and at latent size (H/8, W/8). */
+  /** B at working-image size. */
   editable: BinaryMask;
-  latentEditable: BinaryMask;
 }
 
 /** Reads data-URI images; other references (uploads, URLs) are fetched by the server before this. */
@@ -79,7 +78,6 @@ export async function prepareEdit(
       workingRgb: cropRgb(original.rgb, original, working),
       operations,
       editable,
-      latentEditable: latentGradientMask(editable),
     };
   } catch (error) {
     throw asRejection(error);
