@@ -19,7 +19,7 @@ import type { LoadImageBytes } from '../dragflow/request-operations.ts';
 import { editTimesteps } from '../dragflow/schedule.ts';
 import type { BinaryMask } from '../formats/binary-mask.ts';
 import { encodeImage, type OutputFormat } from '../image/encode.ts';
-import { type BundleTuning, bundleTuning } from './bundle-tuning.ts';
+import { bundleFeatureDivisor, type FeatureDivisor } from './feature-divisor.ts';
 import { invert } from './invert.ts';
 import { KvCache } from './kv-cache.ts';
 import { packLatent, planesToRgb, rgbToPlanes, unpackLatent } from './latent.ts';
@@ -47,8 +47,8 @@ export interface EditRunOptions {
   sessionOptions?: ort.InferenceSession.SessionOptions;
   /** Keeps models open between edits (a worker's cache); without it the edit opens and releases its own. */
   models?: ModelCache;
-  /** Overrides the bundle's tuning (bundle-tuning.ts). */
-  tuning?: BundleTuning;
+  /** Overrides the bundle's feature map divisor (feature-divisor.ts). */
+  featureDivisor?: FeatureDivisor;
 }
 
 export interface EditResult {
@@ -110,11 +110,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
   const bundle = await (options.models
     ? options.models.bundle(options.bundleDir ?? 'demo', () => openBundle(options.bundleDir))
     : openBundle(options.bundleDir));
-  const tuning = options.tuning ?? bundleTuning(bundle.manifest);
-  const learningRates = {
-    transport: settings.transport_lr * tuning.learningRateScale,
-    intensify: settings.intensify_lr * tuning.learningRateScale,
-  };
+  const divisor = options.featureDivisor ?? bundleFeatureDivisor(bundle.manifest);
   const modelOptions = {
     regions: prepared.operations.length,
     settings: {
@@ -122,7 +118,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       kv_double_blocks: settings.kv_double_blocks,
       kv_single_blocks: settings.kv_single_blocks,
     },
-    ...(tuning.featureDivisor === 'paper' ? {} : { featureDivisor: tuning.featureDivisor }),
+    ...(divisor === 'paper' ? {} : { featureDivisor: divisor }),
     ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
   };
   const open = () => EditModel.open(bundle.dir, bundle.manifest, working, modelOptions);
@@ -167,11 +163,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       background = inverted.map((z, i) => z + half * v[i]!);
     }
 
-    const schedule = dragSchedule({
-      ...settings,
-      transport_lr: learningRates.transport,
-      intensify_lr: learningRates.intensify,
-    });
+    const schedule = dragSchedule(settings);
     const transportTotal = settings.transport_iterations;
     const intensifyTotal = settings.intensify_iterations;
     clock.enter('transport');
@@ -255,12 +247,12 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       kv_cache_bytes: cache.bytes,
       kv_cache_calls: cache.calls,
       losses,
-      learning_rates: learningRates,
+      learning_rates: { transport: settings.transport_lr, intensify: settings.intensify_lr },
       feature_map: { ...m.featureSize },
       editable_area_fraction: editableArea / (working.width * working.height),
       notes: [
         ...m.notes,
-        `tuning (${tuning.source}): feature divisor ${tuning.featureDivisor}, learning rates x${tuning.learningRateScale} = ${learningRates.transport} / ${learningRates.intensify}`,
+        `feature maps ${m.featureSize.width}x${m.featureSize.height}: ${divisor === 'paper' ? "the paper's divisor" : `divisor ${divisor}, as the bundle's features graph`}`,
         ...(bundle.manifest.notice ? [`bundle notice: ${bundle.manifest.notice}`] : []),
         `prompts recorded: background ${JSON.stringify(prepared.prompts.background)}, target ${JSON.stringify(prepared.prompts.target)}`,
         `seed ${settings.seed}: no step of this pipeline draws random numbers (encoding uses the posterior mean)`,

@@ -81,7 +81,6 @@ export interface EditMetrics {
   kv_cache_calls: number;
   /** Loss at every drag iteration (before its update), transport then intensify. */
   losses: number[];
-  /** Effective learning rates (settings x the bundle's learning-rate scale). */
   learning_rates: { transport: number; intensify: number };
   /** Size of the supervised feature maps. */
   feature_map: { width: number; height: number };

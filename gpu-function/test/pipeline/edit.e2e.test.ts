@@ -85,6 +85,9 @@ describe('relocation', () => {
     expect(m.calls).toEqual({ velocity: 60, features: 1, drag_step: 70, vae: 2 });
     expect(m.transformer_calls).toBe(131);
     expect(m.kv_cache_calls).toBe(20);
+    // The demo bundle's features graph is built at the latent's size (divisor 1): 128 / 8.
+    expect(m.feature_map).toEqual({ width: 16, height: 16 });
+    expect(m.learning_rates).toEqual({ transport: 1000, intensify: 1200 });
     expect(m.losses).toHaveLength(70);
     expect(m.peak_rss_bytes).toBeGreaterThan(0);
     expect(m.onnx_seconds).toBeLessThan(m.total_seconds);

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRandomBundle } from '../../src/bundle/build.ts';
+import { verifyBundle } from '../../src/bundle/verify.ts';
 import { runEdit } from '../../src/pipeline/edit.ts';
+import { bundleFeatureDivisor } from '../../src/pipeline/feature-divisor.ts';
 import { blankScene, disk, paint, requestFor } from './scenes.ts';
 
 let root: string;
@@ -40,6 +42,7 @@ describe('edit on the tiny random bundle', () => {
     expect(m.learning_rates).toEqual({ transport: 1000, intensify: 1200 });
     expect(m.feature_map).toEqual({ width: 16, height: 16 });
     expect(m.notes.join('\n')).toContain('Random weights (seed 5)');
+    expect(bundleFeatureDivisor(await verifyBundle(join(root, 'tiny')))).toBe('paper');
     let changedOutside = 0;
     let changedInside = 0;
     for (let p = 0; p < 64 * 64; p++) {
