@@ -5,37 +5,40 @@
  */
 import type { Size } from '../dragflow/geometry.ts';
 
-/** [C, H, W] -> [(H/2)(W/2), 4C]. */
-export function packLatent(unpacked: Float32Array, channels: number, size: Size): Float32Array {
+/** Calls `visit(unpackedIndex, packedIndex)` for every latent value. */
+function forEachLatentValue(
+  channels: number,
+  size: Size,
+  visit: (unpacked: number, packed: number) => void,
+): void {
   const { width, height } = size;
   const tokensX = width / 2;
   const features = channels * 4;
-  const packed = new Float32Array(unpacked.length);
   for (let c = 0; c < channels; c++) {
     for (let y = 0; y < height; y++) {
       for (let x = 0; x < width; x++) {
         const token = (y >> 1) * tokensX + (x >> 1);
-        packed[token * features + c * 4 + (y & 1) * 2 + (x & 1)] = unpacked[(c * height + y) * width + x]!;
+        visit((c * height + y) * width + x, token * features + c * 4 + (y & 1) * 2 + (x & 1));
       }
     }
   }
+}
+
+/** [C, H, W] -> [(H/2)(W/2), 4C]. */
+export function packLatent(unpacked: Float32Array, channels: number, size: Size): Float32Array {
+  const packed = new Float32Array(unpacked.length);
+  forEachLatentValue(channels, size, (u, p) => {
+    packed[p] = unpacked[u]!;
+  });
   return packed;
 }
 
 /** [(H/2)(W/2), 4C] -> [C, H, W]. */
 export function unpackLatent(packed: Float32Array, channels: number, size: Size): Float32Array {
-  const { width, height } = size;
-  const tokensX = width / 2;
-  const features = channels * 4;
   const unpacked = new Float32Array(packed.length);
-  for (let c = 0; c < channels; c++) {
-    for (let y = 0; y < height; y++) {
-      for (let x = 0; x < width; x++) {
-        const token = (y >> 1) * tokensX + (x >> 1);
-        unpacked[(c * height + y) * width + x] = packed[token * features + c * 4 + (y & 1) * 2 + (x & 1)]!;
-      }
-    }
-  }
+  forEachLatentValue(channels, size, (u, p) => {
+    unpacked[u] = packed[p]!;
+  });
   return unpacked;
 }
 

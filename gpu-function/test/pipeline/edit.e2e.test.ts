@@ -6,6 +6,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PROGRESS_PHASES } from '@dragflow/shared/job';
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type EditResult, type ProgressEvent, runEdit } from '../../src/pipeline/edit.ts';
 import { EditCanceled } from '../../src/pipeline/errors.ts';
@@ -91,17 +93,7 @@ describe('relocation', () => {
     expect(m.losses).toHaveLength(70);
     expect(m.peak_rss_bytes).toBeGreaterThan(0);
     expect(m.onnx_seconds).toBeLessThan(m.total_seconds);
-    for (const phase of [
-      'preparing',
-      'inverting',
-      'transport',
-      'intensify',
-      'sampling',
-      'decoding',
-      'encoding',
-    ]) {
-      expect(m.phase_seconds[phase as keyof typeof m.phase_seconds]).toBeGreaterThan(0);
-    }
+    for (const phase of PROGRESS_PHASES) expect(m.phase_seconds[phase]).toBeGreaterThan(0);
     expect(m.notes.join('\n')).toContain('zero placeholder embedding');
   });
 });
@@ -129,6 +121,39 @@ describe('two operations in one edit', () => {
     const intensify = result.metrics.losses.slice(50);
     expect(intensify).toHaveLength(20);
     expect(intensify.at(-1)!).toBeLessThan(intensify[0]!);
+  }, 60_000);
+});
+
+describe('progress', () => {
+  it('reports every phase in order, each to its total, with the loss and asked-for previews', async () => {
+    const source = disk(27.5, 27.5, 12);
+    const scene = blankScene(64, 64);
+    paint(scene, source, RED);
+    const request = await requestFor(scene, [{ kind: 'relocate', shape: source, target: [44, 28] }], {
+      preview_interval: 25,
+    });
+    const events: ProgressEvent[] = [];
+    await runEdit(request, { onProgress: (event) => events.push(event) });
+    const phases = [...new Set(events.map((e) => e.phase))];
+    expect(phases).toEqual([...PROGRESS_PHASES]);
+    for (const phase of PROGRESS_PHASES) {
+      const last = events.filter((e) => e.phase === phase).at(-1)!;
+      expect(last.step).toBe(last.total);
+    }
+    expect(events.filter((e) => e.phase === 'sampling')).toHaveLength(19);
+    const drag = events.filter((e) => e.phase === 'transport' || e.phase === 'intensify');
+    expect(drag).toHaveLength(70);
+    expect(drag.every((e) => typeof e.loss === 'number' && e.loss >= 0)).toBe(true);
+    expect(events.filter((e) => e.loss !== null)).toHaveLength(70);
+    // Iterations 25 and 50 of 70.
+    const previews = events.filter((e) => e.preview);
+    expect(previews.map((e) => [e.phase, e.step])).toEqual([
+      ['transport', 25],
+      ['transport', 50],
+    ]);
+    const { info } = await sharp(previews[0]!.preview!).raw().toBuffer({ resolveWithObject: true });
+    expect(info).toMatchObject({ width: 64, height: 64, channels: 3 });
+    expect(events.at(-1)!.transformer_calls).toBe(131);
   }, 60_000);
 });
 
