@@ -187,8 +187,10 @@ export async function editToFiles(request: EditRequest, files: EditFiles): Promi
   const result = await runEdit(request, {
     ...(files.bundle ? { bundleDir: files.bundle } : {}),
     ...(onProgress ? { onProgress } : {}),
+  }).finally(() => {
+    // Ends the progress bar's line, also before an error message.
+    if (onProgress) process.stderr.write('\n');
   });
-  if (onProgress) process.stderr.write('\n');
   await mkdir(dirname(files.out), { recursive: true });
   await writeFile(files.out, result.encoded);
   if (files.saveMask) {
