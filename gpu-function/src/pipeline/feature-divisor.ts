@@ -8,19 +8,17 @@
  */
 import { featureDownscale } from '@dragflow/shared/presets';
 import type { Manifest } from '../bundle/manifest.ts';
-import { type BundleConfig, bundleConfigSchema } from '../bundle/model-config.ts';
 
 /** 'paper', or a fixed divisor of the latent size. */
 export type FeatureDivisor = 'paper' | number;
 
 export function bundleFeatureDivisor(manifest: Manifest): FeatureDivisor {
-  const config: BundleConfig = bundleConfigSchema.parse(manifest.config);
   const output = manifest.graphs
     .find((g) => g.name === 'features')
     ?.outputs.find((o) => o.name === 'features');
   const mapHeight = output?.shape[2];
   if (typeof mapHeight !== 'number') return 'paper';
-  const grid = config.graph_grid;
+  const grid = manifest.config.graph_grid;
   const divisor = (2 * grid.height) / mapHeight;
   const paper = featureDownscale(16 * grid.width, 16 * grid.height);
   return divisor === paper ? 'paper' : divisor;

@@ -8,17 +8,12 @@
  * not encoded; `notes` says so. Nor do bundles carry an image adapter: it is off.
  */
 import type { Settings } from '@dragflow/shared/presets';
-import { METHOD } from '@dragflow/shared/presets';
 import * as ort from 'onnxruntime-node';
 import { demoVaeDecoder, demoVaeEncoder } from '../bundle/demo-vae.ts';
 import type { Manifest } from '../bundle/manifest.ts';
+import type { BundleConfig } from '../bundle/model-config.ts';
 import type { Size } from '../dragflow/geometry.ts';
-import {
-  type AutoEncoderConfig,
-  autoEncoderDownscale,
-  type FluxConfig,
-  validateFluxConfig,
-} from '../flux/config.ts';
+import { autoEncoderDownscale, type FluxConfig } from '../flux/config.ts';
 import { buildDragStepGraph, dragStepNames } from '../flux/drag-step.ts';
 import { buildFeatureGraph, featureDivisor, featureNames } from '../flux/features.ts';
 import { transformerFeeds } from '../flux/feeds.ts';
@@ -30,15 +25,6 @@ import type { KvInputs } from './kv-cache.ts';
 import { CallCounter, type CallKind } from './metrics.ts';
 import { type ModelBlocks, modelBlocks } from './model-blocks.ts';
 import { type GraphVariant, openVariant, runtimeGraphDir } from './runtime-graphs.ts';
-
-/** The demo bundle's autoencoder is a fixed patch transform (bundle/demo-vae.ts), not FLUX's VAE. */
-const DEMO_AUTOENCODER = 'demo-orthonormal-patch';
-
-interface BundleConfig {
-  transformer: FluxConfig;
-  autoencoder: AutoEncoderConfig | { name: typeof DEMO_AUTOENCODER; zChannels: number; patch: number };
-  graph_grid?: { textTokens?: number };
-}
 
 export interface ModelOptions {
   /** Regions the drag step supervises (number of operations). */
@@ -96,15 +82,15 @@ export class EditModel {
     image: Size,
     options: ModelOptions,
   ): Promise<EditModel> {
-    const bundleConfig = manifest.config as unknown as BundleConfig;
-    const config = validateFluxConfig(bundleConfig.transformer);
+    const bundleConfig = manifest.config;
+    const config = bundleConfig.transformer;
     const ae = bundleConfig.autoencoder;
     const latentScale = 'patch' in ae ? ae.patch : autoEncoderDownscale(ae);
     const grid: TokenGrid = {
       batch: 1,
       height: image.height / (2 * latentScale),
       width: image.width / (2 * latentScale),
-      textTokens: bundleConfig.graph_grid?.textTokens ?? METHOD.maxTextTokens,
+      textTokens: bundleConfig.graph_grid.textTokens,
     };
     const allBlocks = modelBlocks(config, options.settings);
     const blocks = {
@@ -265,15 +251,17 @@ function graphVariants(
   const vae = (which: 'encoder' | 'decoder'): GraphVariant => ({
     name: `vae_${which}`,
     build: (weights, stored) => {
-      if (autoencoder.name === DEMO_AUTOENCODER) {
+      // The demo bundle's autoencoder is a fixed patch transform (bundle/demo-vae.ts), not FLUX's VAE.
+      if ('patch' in autoencoder) {
         const lookup = (name: string) => weights(name);
         return which === 'encoder'
           ? demoVaeEncoder(image.height, image.width, lookup)
           : demoVaeDecoder(image.height, image.width, lookup);
       }
       const options = { batch: 1, ...image, weights: bound(weights, stored) };
-      const ae = autoencoder as AutoEncoderConfig;
-      return which === 'encoder' ? buildEncoderGraph(ae, options) : buildDecoderGraph(ae, options);
+      return which === 'encoder'
+        ? buildEncoderGraph(autoencoder, options)
+        : buildDecoderGraph(autoencoder, options);
     },
   });
   return {
