@@ -50,14 +50,14 @@ const steps: ((g: Graph, random: Random, a: Tensor, b: Tensor) => Tensor)[] = [
     [perm[right.rank - 2], perm[right.rank - 1]] = [right.rank - 1, right.rank - 2];
     return g.matmul(a, g.transpose(right, perm));
   },
-  (g, random, a) => {
+  (g, _random, a) => {
     const axis = a.shape.findIndex((d) => d >= 2);
     return axis < 0
       ? a
       : g.slice(a, [Math.floor(random() * 2)], [a.shape[axis]!], [axis], [pick(random, [1, 2])]);
   },
   (g, random, a) => (a.rank ? g.concat([a, g.tanh(a)], Math.floor(random() * a.rank)) : a),
-  (g, random, a) => {
+  (g, _random, a) => {
     const axis = a.shape.findIndex((d) => d >= 2);
     return axis < 0 ? a : g.gather(a, [a.shape[axis]! - 1, 0, 0], axis);
   },
