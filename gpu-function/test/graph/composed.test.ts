@@ -64,7 +64,7 @@ const steps: ((g: Graph, random: Random, a: Tensor, b: Tensor) => Tensor)[] = [
   (g, _random, a) => (a.rank ? g.layerNorm(a, g.expand(g.scalar(1, a.dtype), [a.shape.at(-1)!])) : a),
   (g, _random, a) => (a.rank >= 2 ? g.reshape(a, [...a.shape.slice(0, -2), -1]) : g.unsqueeze(a, [0])),
   (g, _random, a, b) => g.where(g.greater(a, 0), a, broadcastable(g, a, b)),
-  (g, random, a) => {
+  (g, _random, a) => {
     const axis = a.shape.findIndex((d) => d >= 2);
     if (axis < 0) return a;
     const [first, second] = g.split(a, [1, a.shape[axis]! - 1], axis);
