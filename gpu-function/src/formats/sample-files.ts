@@ -81,7 +81,9 @@ export async function readPngMask(bytes: Uint8Array, file: string): Promise<Bina
 export async function encodePngMask(mask: BinaryMask): Promise<Uint8Array> {
   const grey = Buffer.alloc(mask.data.length);
   for (let i = 0; i < grey.length; i++) grey[i] = mask.data[i] === 0 ? 0 : 255;
+  // sharp writes raw single-channel input as sRGB unless told the colourspace is b-w.
   const png = await sharp(grey, { raw: { width: mask.width, height: mask.height, channels: 1 } })
+    .toColourspace('b-w')
     .png()
     .toBuffer();
   return new Uint8Array(png);
