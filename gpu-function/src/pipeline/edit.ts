@@ -34,6 +34,8 @@ export interface ProgressEvent extends Progress {
   transformer_calls: number;
   /** PNG of the current latent decoded (every preview_interval iterations, when asked). */
   preview?: Uint8Array;
+  /** Drag iterations where it is measured: the loss to the full transforms, before the update (optimize.ts). */
+  full_transform_loss?: number;
 }
 
 export interface EditRunOptions {
@@ -167,7 +169,11 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
     const transportTotal = settings.transport_iterations;
     const intensifyTotal = settings.intensify_iterations;
     clock.enter('transport');
-    const { latent: optimised, losses } = await optimizeLatent({
+    const {
+      latent: optimised,
+      losses,
+      fullTransformLosses,
+    } = await optimizeLatent({
       model: m,
       latent: inverted,
       background,
@@ -177,7 +183,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       kv,
       operations: prepared.operations,
       schedule,
-      onIteration: async (iteration, loss, latent) => {
+      onIteration: async ({ iteration, loss, fullTransformLoss }, latent) => {
         const intensify = iteration.phase === 'intensify';
         if (intensify && iteration.iteration === transportTotal + 1) clock.enter('intensify');
         const step = intensify ? iteration.iteration - transportTotal : iteration.iteration;
@@ -187,6 +193,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
           total: intensify ? intensifyTotal : transportTotal,
           loss,
           transformer_calls: m.counter.transformerCalls,
+          ...(fullTransformLoss === undefined ? {} : { full_transform_loss: fullTransformLoss }),
         };
         if (settings.preview_interval > 0 && iteration.iteration % settings.preview_interval === 0) {
           event.preview = new Uint8Array(
@@ -247,6 +254,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       kv_cache_bytes: cache.bytes,
       kv_cache_calls: cache.calls,
       losses,
+      full_transform_losses: fullTransformLosses,
       learning_rates: { transport: settings.transport_lr, intensify: settings.intensify_lr },
       feature_map: { ...m.featureSize },
       editable_area_fraction: editableArea / (working.width * working.height),

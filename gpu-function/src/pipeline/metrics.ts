@@ -11,6 +11,7 @@
 import type { ProgressPhase } from '@dragflow/shared/job';
 import type { FluxConfig } from '../flux/config.ts';
 import type { FeatureTap } from '../flux/features.ts';
+import type { FullTransformLoss } from './optimize.ts';
 
 export type CallKind = 'velocity' | 'features' | 'drag_step' | 'vae';
 
@@ -81,6 +82,11 @@ export interface EditMetrics {
   kv_cache_calls: number;
   /** Loss at every drag iteration (before its update), transport then intensify. */
   losses: number[];
+  /**
+   * Loss to the FULL transforms after 0, 10, 20, ... transport updates and at the end of transport
+   * (optimize.ts): falls when transport moves the regions where the edit asks.
+   */
+  full_transform_losses: FullTransformLoss[];
   learning_rates: { transport: number; intensify: number };
   /** Size of the supervised feature maps. */
   feature_map: { width: number; height: number };

@@ -40,6 +40,8 @@ export interface ModelOptions {
 export interface DragStepResult {
   loss: number;
   gradient: Float32Array;
+  /** The supervision features of the latent the step started from, when asked for. */
+  features?: Float32Array;
 }
 
 type Feeds = Record<string, Float32Array>;
@@ -164,13 +166,17 @@ export class EditModel {
     return (await this.run('features', 'features', feeds))[featureNames.features]!;
   }
 
-  /** Loss and dL/d img against warped targets [R, C, h, w], masks [R, 1, h, w] and weights [R]. */
+  /**
+   * Loss and dL/d img against warped targets [R, C, h, w], masks [R, 1, h, w] and weights [R];
+   * with `withFeatures`, also F(img) [C, h, w] (computed anyway, copied back only when asked).
+   */
   async dragStep(
     img: Float32Array,
     t: number,
     guidance: number,
     kv: KvInputs,
     targets: { warped: Float32Array; masks: Float32Array; weights: Float32Array },
+    withFeatures = false,
   ): Promise<DragStepResult> {
     const feeds = {
       ...this.conditioning(t, guidance),
@@ -180,8 +186,18 @@ export class EditModel {
       [dragStepNames.regionMasks]: targets.masks,
       [dragStepNames.regionWeights]: targets.weights,
     };
-    const out = await this.run('dragStep', 'drag_step', feeds, [dragStepNames.loss, dragStepNames.gradient]);
-    return { loss: out[dragStepNames.loss]![0]!, gradient: out[dragStepNames.gradient]! };
+    const fetches = [
+      dragStepNames.loss,
+      dragStepNames.gradient,
+      ...(withFeatures ? [dragStepNames.features] : []),
+    ];
+    const out = await this.run('dragStep', 'drag_step', feeds, fetches);
+    const features = out[dragStepNames.features];
+    return {
+      loss: out[dragStepNames.loss]![0]!,
+      gradient: out[dragStepNames.gradient]!,
+      ...(features ? { features } : {}),
+    };
   }
 
   /** Feeds that depend on (t, guidance) only: the placeholder text, embeddings and RoPE tables. */

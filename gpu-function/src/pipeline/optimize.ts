@@ -6,6 +6,12 @@
  *
  * Targets at feature resolution (h, w): warp(F0, A_i^k) per operation, and p_i = the source mask
  * resized to (h, w), warped by A_i^k, > 0.5. The loss and its gradient come from the drag-step graph.
+ *
+ * The loss of iteration k is taken against that iteration's own target, which moves, so it rises
+ * during transport by design. Whether transport does its job is measured separately: the loss of
+ * the latent against the FULL transforms (the target transport ends at), after every
+ * FULL_TRANSFORM_CHECK_INTERVAL transport updates and at the end of transport. It needs no extra
+ * transformer call: the drag step already computes the features of the latent it starts from.
  */
 
 import { METHOD } from '@dragflow/shared/presets';
@@ -93,6 +99,46 @@ export function dragTargets(
   return { warped, masks, weights };
 }
 
+/** Transport updates between two measurements of the loss to the full transforms. */
+export const FULL_TRANSFORM_CHECK_INTERVAL = 10;
+
+/**
+ * sum_i gamma_i mean(|F p_i - warp(F0)_i p_i|), the mean over all C h w elements: the drag-step
+ * graph's loss (flux/drag-step.ts regionLoss) on the host, for features the graph already returned.
+ */
+export function regionLossOf(features: Float32Array, targets: DragTargets): number {
+  const regions = targets.weights.length;
+  const elements = features.length;
+  const plane = targets.masks.length / regions;
+  let total = 0;
+  for (let i = 0; i < regions; i++) {
+    const mask = targets.masks.subarray(i * plane, (i + 1) * plane);
+    const warped = targets.warped.subarray(i * elements, (i + 1) * elements);
+    let sum = 0;
+    for (let c = 0; c < elements; c += plane) {
+      for (let p = 0; p < plane; p++) {
+        if (mask[p]) sum += Math.abs(features[c + p]! - warped[c + p]!);
+      }
+    }
+    total += (targets.weights[i]! * sum) / elements;
+  }
+  return total;
+}
+
+/** The loss to the full transforms after `updates` transport iterations. */
+export interface FullTransformLoss {
+  updates: number;
+  loss: number;
+}
+
+export interface IterationReport {
+  iteration: DragIteration;
+  /** Loss against this iteration's target, before its update. */
+  loss: number;
+  /** Loss against the full transforms, before this iteration's update, when measured. */
+  fullTransformLoss?: number;
+}
+
 export interface OptimizationInput {
   model: EditModel;
   /** Packed latent at the edit time (the inversion's result). */
@@ -106,13 +152,19 @@ export interface OptimizationInput {
   kv: KvInputs;
   operations: readonly RegionOperation[];
   schedule: readonly DragIteration[];
-  /** After each iteration: its loss (before the update) and the updated latent. */
-  onIteration?: (iteration: DragIteration, loss: number, latent: Float32Array) => Promise<void> | void;
+  /** After each iteration: its losses (before the update) and the updated latent. */
+  onIteration?: (report: IterationReport, latent: Float32Array) => Promise<void> | void;
 }
 
-export async function optimizeLatent(
-  input: OptimizationInput,
-): Promise<{ latent: Float32Array; losses: number[] }> {
+export interface OptimizationResult {
+  latent: Float32Array;
+  /** Loss at every iteration against its own target, before its update. */
+  losses: number[];
+  /** Loss to the full transforms after 0, N, 2N, ... transport updates and at the end of transport. */
+  fullTransformLosses: FullTransformLoss[];
+}
+
+export async function optimizeLatent(input: OptimizationInput): Promise<OptimizationResult> {
   const { model, time, guidance, kv } = input;
   const { width, height } = model.featureSize;
   const startFeatures = await model.features(input.latent, time, guidance, kv);
@@ -127,22 +179,40 @@ export async function optimizeLatent(
   const latent = input.latent.slice();
   const { background, keep } = input;
   const losses: number[] = [];
-  const targetsAt = new Map<number, DragTargets>();
+  const full = dragTargets(start, input.operations, 1, weights);
+  const transportUpdates = input.schedule.filter((it) => it.phase === 'transport').length;
+  const measured = (updates: number) =>
+    updates <= transportUpdates &&
+    (updates % FULL_TRANSFORM_CHECK_INTERVAL === 0 || updates === transportUpdates);
+  const fullTransformLosses: FullTransformLoss[] = [];
+  // Only the current fraction's targets are kept besides the full ones, to bound memory.
+  let current: { fraction: number; targets: DragTargets } = { fraction: 1, targets: full };
   for (const iteration of input.schedule) {
-    let targets = targetsAt.get(iteration.fraction);
-    if (!targets) {
-      // Only the last fraction is reused (intensify); earlier ones are dropped to bound memory.
-      targetsAt.clear();
-      targets = dragTargets(start, input.operations, iteration.fraction, weights);
-      targetsAt.set(iteration.fraction, targets);
+    if (current.fraction !== iteration.fraction) {
+      const targets = dragTargets(start, input.operations, iteration.fraction, weights);
+      current = { fraction: iteration.fraction, targets };
     }
-    const { loss, gradient } = await model.dragStep(latent, time, guidance, kv, targets);
+    const updates = iteration.iteration - 1;
+    // Before any update the features are F0's, already at hand.
+    const fetchFeatures = measured(updates) && updates > 0;
+    const step = await model.dragStep(latent, time, guidance, kv, current.targets, fetchFeatures);
+    const report: IterationReport = { iteration, loss: step.loss };
+    if (measured(updates)) {
+      report.fullTransformLoss = regionLossOf(step.features ?? start.data, full);
+      fullTransformLosses.push({ updates, loss: report.fullTransformLoss });
+    }
     // z <- z - lr dL/dz, then the hard background constraint z <- B z + (1 - B) z_bg, in one pass.
     const lr = iteration.learningRate;
+    const { gradient } = step;
     for (let i = 0; i < latent.length; i++)
       latent[i] = keep[i] ? latent[i]! - lr * gradient[i]! : background[i]!;
-    losses.push(loss);
-    await input.onIteration?.(iteration, loss, latent);
+    losses.push(step.loss);
+    await input.onIteration?.(report, latent);
   }
-  return { latent, losses };
+  if (transportUpdates > 0 && transportUpdates === input.schedule.length) {
+    // No intensify step reads the features at the end of transport: one features call does.
+    const features = await model.features(latent, time, guidance, kv);
+    fullTransformLosses.push({ updates: transportUpdates, loss: regionLossOf(features, full) });
+  }
+  return { latent, losses, fullTransformLosses };
 }
