@@ -1,5 +1,5 @@
 import type { FluxConfig } from '../flux/config.ts';
-import { dctMatrix } from './demo-vae.ts';
+import { DEMO_LATENT_CHANNELS, dctMatrix } from './demo-vae.ts';
 import { randomParameter } from './random-weights.ts';
 
 /**
@@ -7,12 +7,15 @@ import { randomParameter } from './random-weights.ts';
  * that the demo edit is legible without a trained model:
  * - the final layer is zero, so the velocity is exactly zero and inversion and sampling are the
  *   identity (the demo shows the drag optimisation's effect alone);
- * - img_in is an orthonormal map (the 768-point DCT-II) times DEMO_FEATURE_GAIN, so every tapped
- *   feature is an injective, perfectly conditioned function of its latent token, and region-level L1
- *   supervision carries the source tokens' latents to the target;
- * - the gain (also on the norm1 modulation scale, 1 + scale = gain) sizes the features' gradients so
- *   that DragFlow's default step (lr 1000 on a loss averaged over every feature element) moves the
- *   demo latent about as far per step as it moves a FLUX latent;
+ * - img_in is an orthonormal map times DEMO_FEATURE_GAIN that is local to each latent cell: a packed
+ *   token holds the 192 channels of 2x2 latent cells, and img_in applies the 192-point DCT-II to each
+ *   cell alone (cellLocalImgIn). Unpacked to feature maps at latent size, every feature pixel is then a
+ *   perfectly conditioned function of its own latent cell, so region-level L1 supervision carries
+ *   latents under any warp (relocation, rotation, scaling, moves by odd cells), not only whole tokens;
+ * - the gain (also on the norm1 modulation scale, 1 + scale = gain) sizes each step of DragFlow's
+ *   default update (lr 1000 on an L1 loss averaged over every feature element): big enough to carry a
+ *   region within the 70 iterations, small enough that the sign-like L1 steps, which never settle,
+ *   leave little noise on the moved content (bundle/README.md has the measurements);
  * - modulation weights are zero and their gates a small constant, so attention and MLP outputs only
  *   nudge the residual stream (features stay close to img_in(x), independent of t, guidance and text);
  * - everything else is seeded uniform noise, so the graphs still compute something non-trivial.
@@ -40,7 +43,7 @@ export const DEMO_SEED = 20_251_002;
 /** Gate of every attention and MLP residual: their outputs enter the stream scaled by this. */
 export const DEMO_RESIDUAL_GATE = 0.02;
 /** Scale of the image stream and of the norm1-modulated features (see above). */
-export const DEMO_FEATURE_GAIN = 20;
+export const DEMO_FEATURE_GAIN = 14;
 
 /**
  * Constant modulation per chunk (shift, scale, gate for each sub-layer; double blocks have two
@@ -60,14 +63,32 @@ function constantF32(count: number, value: (i: number) => number): Uint8Array {
   return new Uint8Array(values.buffer);
 }
 
+/**
+ * img_in's torch Linear weight [out, in] in the packed token order (c ph pw), cell = ph * 2 + pw:
+ * hidden (c, cell) = gain x sum over c' of DCT192[c, c'] x latent (c', same cell). A block-diagonal of
+ * four orthonormal blocks, so x -> Wx is a scaled isometry that never mixes cells.
+ */
+export function cellLocalImgIn(): Float32Array {
+  const channels = DEMO_LATENT_CHANNELS;
+  const cells = DEMO_FLUX_CONFIG.inChannels / channels;
+  const dct = dctMatrix(channels);
+  const weight = new Float32Array(DEMO_FLUX_CONFIG.hiddenSize * DEMO_FLUX_CONFIG.inChannels);
+  for (let c = 0; c < channels; c++) {
+    for (let source = 0; source < channels; source++) {
+      const value = DEMO_FEATURE_GAIN * dct[c * channels + source]!;
+      for (let cell = 0; cell < cells; cell++) {
+        weight[(c * cells + cell) * DEMO_FLUX_CONFIG.inChannels + source * cells + cell] = value;
+      }
+    }
+  }
+  return weight;
+}
+
 /** One parameter of the demo transformer as float32 bytes (see the rules above). */
 export function demoTransformerParameter(name: string, shape: readonly number[]): Iterable<Uint8Array> {
   const count = shape.reduce((a, b) => a * b, 1);
   const hidden = DEMO_FLUX_CONFIG.hiddenSize;
-  if (name === 'img_in.weight') {
-    // torch Linear weight [out, in]: the DCT matrix's rows are orthonormal, so x -> gain Dx is a scaled isometry.
-    return [new Uint8Array(Float32Array.from(dctMatrix(hidden), (v) => DEMO_FEATURE_GAIN * v).buffer)];
-  }
+  if (name === 'img_in.weight') return [new Uint8Array(cellLocalImgIn().buffer)];
   if (name === 'img_in.bias' || name.startsWith('final_layer.')) return [constantF32(count, () => 0)];
   const isModulation = /(_mod|\.modulation)\.lin\.(weight|bias)$/.test(name);
   if (isModulation && name.endsWith('.weight')) return [constantF32(count, () => 0)];

@@ -174,20 +174,33 @@ describe('demo transformer', () => {
     expect((velocity!.data as Float32Array).every((v) => v === 0)).toBe(true);
   });
 
-  it('taps features that stay close to an orthonormal map of each token and follow moved content', async () => {
+  it('taps features that stay close to an orthonormal map of each latent cell and follow moved content', async () => {
     const img = latent(2);
     const before = (await run('features', feeds(img)))['feature.1.output']!.data as Float32Array;
-    const dct = dctMatrix(channels);
+    // Packed (c ph pw): value c * 4 + cell of a token is latent channel c of one of its 2x2 cells.
+    const latentChannels = channels / 4;
+    const dct = dctMatrix(latentChannels);
     const mapped = new Float32Array(channels);
     for (const t of [0, 77, tokens - 1]) {
       const x = token(img, t);
-      for (let r = 0; r < channels; r++) {
-        let sum = 0;
-        for (let c = 0; c < channels; c++) sum += dct[r * channels + c]! * x[c]!;
-        mapped[r] = DEMO_FEATURE_GAIN * sum;
+      for (let r = 0; r < latentChannels; r++) {
+        for (let cell = 0; cell < 4; cell++) {
+          let sum = 0;
+          for (let c = 0; c < latentChannels; c++) sum += dct[r * latentChannels + c]! * x[c * 4 + cell]!;
+          mapped[r * 4 + cell] = DEMO_FEATURE_GAIN * sum;
+        }
       }
       expect(relativeDistance(token(before, t), mapped)).toBeLessThan(0.1);
     }
+    // A change to one cell moves the features of that cell only (up to the small attention/MLP residuals).
+    const oneCell = img.slice();
+    for (let c = 0; c < latentChannels; c++) oneCell[77 * channels + c * 4 + 2] = 0;
+    const changed = (await run('features', feeds(oneCell)))['feature.1.output']!.data as Float32Array;
+    const cellOf = (data: Float32Array, cell: number) =>
+      Float32Array.from({ length: latentChannels }, (_, c) => data[77 * channels + c * 4 + cell]!);
+    expect(relativeDistance(cellOf(changed, 2), cellOf(before, 2))).toBeGreaterThan(0.9);
+    for (const cell of [0, 1, 3])
+      expect(relativeDistance(cellOf(changed, cell), cellOf(before, cell))).toBeLessThan(0.1);
     // Swap two tokens' latents: their features swap too (up to the small attention/MLP residuals).
     const moved = img.slice();
     moved.set(token(img, 200), 10 * channels);
@@ -235,7 +248,7 @@ describe('demo transformer', () => {
     for (let i = 0; i < f0.length; i++) if (i % w >= 2 * shift) warped[i] = f0[i - 2 * shift]!;
     const z = start.slice();
     const before = distanceToSource(z);
-    for (let k = 0; k < 20; k++) {
+    for (let k = 0; k < 30; k++) {
       const gradient = (await step(z, warped)).grad_img!.data as Float32Array;
       for (let i = 0; i < z.length; i++) z[i] = z[i]! - 1000 * gradient[i]!;
     }

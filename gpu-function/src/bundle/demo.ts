@@ -41,7 +41,7 @@ export const DEMO_GRID: TokenGrid = { batch: 1, height: 16, width: 16, textToken
 export const DEMO_FEATURE_MAP = { height: 2 * DEMO_GRID.height, width: 2 * DEMO_GRID.width } as const;
 
 /** Bump when the recipe changes: the cache folder name follows, so stale bundles are never reused. */
-const DEMO_RECIPE_VERSION = 2;
+const DEMO_RECIPE_VERSION = 3;
 
 export const DEMO_NOTICE =
   'Demo bundle: it has NO generative prior. Its weights were not trained on images: the autoencoder is ' +
@@ -51,8 +51,8 @@ export const DEMO_NOTICE =
 
 const RECIPE =
   `dragflow demo recipe v${DEMO_RECIPE_VERSION}: VAE = 8x8x3 patch transform by (colour basis x 2-D DCT-II), ` +
-  `orthonormal; transformer = zero final layer (velocity 0), img_in = ${DEMO_FEATURE_GAIN} x 768-point ` +
-  `DCT-II (orthonormal), zero modulation weights with residual gates ${DEMO_RESIDUAL_GATE} and image norm1 ` +
+  `orthonormal; transformer = zero final layer (velocity 0), img_in = ${DEMO_FEATURE_GAIN} x 192-point ` +
+  `DCT-II on each 2x2 latent cell of a token (orthonormal, cell-local), zero modulation weights with residual gates ${DEMO_RESIDUAL_GATE} and image norm1 ` +
   `scale ${DEMO_FEATURE_GAIN}, other weights ${RANDOM_WEIGHTS_GENERATOR} seed ${DEMO_SEED}; supervision ` +
   'feature maps at latent size (divisor s = 1).';
 
