@@ -6,6 +6,8 @@
  * Rules (method doc, "Affine transforms and their schedule"):
  * - b = source centroid, mapped to the working resolution and rounded there (Math.round, halves up);
  *   target t and anchor a are mapped unrounded (half-pixel convention, geometry.ts rescalePoint).
+ *   Scale's factor uses the unrounded centroid: it is a ratio of distances (the contract's
+ *   definition), and rounding the centroid on a coarse grid would change the requested factor.
  * - relocate, deform: translation f (t - b).
  * - rotate: about a by f * wrap(atan2(t - a) - atan2(b - a)), wrapped to [-180, 180) degrees.
  * - scale (our extension; the paper has none): about a by 1 + f (s - 1), s = |t - a| / |b - a|.
@@ -79,6 +81,6 @@ export function operationTransform(op: RegionOperation, fraction: number, resolu
     );
     return about(a, rotation((fraction * degrees * Math.PI) / 180));
   }
-  const factor = Math.hypot(t.x - a.x, t.y - a.y) / Math.hypot(b.x - a.x, b.y - a.y);
+  const factor = Math.hypot(t.x - a.x, t.y - a.y) / Math.hypot(scaled.x - a.x, scaled.y - a.y);
   return about(a, uniformScaling(1 + fraction * (factor - 1)));
 }

@@ -76,6 +76,21 @@ describe('operationTransform', () => {
     expect(applyAffine(operationTransform(op, 1, image), { x: 10, y: 10 })).toEqual({ x: 22, y: 10 });
     expect(applyAffine(operationTransform(op, 0.5, image), { x: 11, y: 12 })).toEqual({ x: 18, y: 14 });
   });
+
+  it('keeps the requested scale factor on a coarse grid (the centroid is not rounded for scale)', () => {
+    // Pixels 64..127 of a 256 image: centroid 95.5 (pixel centres), anchor at the corner 63.5,
+    // target 111.5: factor 48 / 32 = 1.5. On the 32x32 feature grid the centroid (11.5) lies on a
+    // cell boundary; rounding it to 12 would give 6 / 4.5 = 1.333.
+    const op: RegionOperation = {
+      kind: 'scale',
+      source: blockMask(256, 256, 64, 64, 127, 127),
+      anchor: { x: 63.5, y: 63.5 },
+      target: { x: 111.5, y: 111.5 },
+    };
+    const feature = operationTransform(op, 1, { width: 32, height: 32 });
+    expect(feature[0]).toBeCloseTo(1.5, 12);
+    expect(feature[4]).toBeCloseTo(1.5, 12);
+  });
 });
 
 describe('validateOperation', () => {
