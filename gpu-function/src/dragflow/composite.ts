@@ -14,11 +14,17 @@ import { distanceToSites } from './distance-transform.ts';
 export const FEATHER_WIDTH_PX = 8;
 
 /** z <- m z + (1 - m) z_bg, element-wise with a 0/1 mask already laid out like z. */
-export function blendLatent(z: Float32Array, background: Float32Array, keep: Uint8Array): Float32Array {
-  if (z.length !== background.length || z.length !== keep.length) {
-    throw new RangeError(`blend sizes differ: ${z.length}, ${background.length}, ${keep.length}`);
+export function blendLatent(
+  z: Float32Array,
+  background: Float32Array,
+  keep: Uint8Array,
+  out: Float32Array = new Float32Array(z.length),
+): Float32Array {
+  if (z.length !== background.length || z.length !== keep.length || z.length !== out.length) {
+    throw new RangeError(
+      `blend sizes differ: ${z.length}, ${background.length}, ${keep.length}, ${out.length}`,
+    );
   }
-  const out = new Float32Array(z.length);
   for (let i = 0; i < z.length; i++) out[i] = keep[i] ? z[i]! : background[i]!;
   return out;
 }

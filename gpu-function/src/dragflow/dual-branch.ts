@@ -33,7 +33,9 @@ export async function sampleDualBranch(input: DualBranchInput): Promise<DualBran
   for (let index = 0; index + 1 < input.times.length; index++) {
     const step = { index, tFrom: input.times[index]!, tTo: input.times[index + 1]! };
     reconstruction = await reconstructionSolver.step(reconstruction, step);
-    edit = blendLatent(await editSolver.step(edit, step), reconstruction, input.keep);
+    // The step's result is a fresh array: blend it in place.
+    const stepped = await editSolver.step(edit, step);
+    edit = blendLatent(stepped, reconstruction, input.keep, stepped);
   }
   return {
     edit,

@@ -17,7 +17,10 @@ export interface VelocityCall {
   call: number;
 }
 
-/** The model's velocity at (z, t); the transformer in production, an analytic field in tests. */
+/**
+ * The model's velocity at (z, t); the transformer in production, an analytic field in tests.
+ * z may be the solver's scratch buffer: read it during the call, never keep or return it.
+ */
 export type VelocityField = (z: Float32Array, t: number, call: VelocityCall) => Promise<Float32Array>;
 
 export interface StepInfo {
@@ -34,6 +37,8 @@ export type StepHook = (
 
 export class FireFlowSolver {
   private reusable: Float32Array | null = null;
+  /** The midpoint latent, rewritten every step (only the velocity call reads it). */
+  private scratch: Float32Array | null = null;
   private calls = 0;
 
   constructor(private readonly velocity: VelocityField) {}
@@ -45,8 +50,9 @@ export class FireFlowSolver {
   async step(z: Float32Array, step: StepInfo): Promise<Float32Array> {
     const h = step.tTo - step.tFrom;
     const start = this.reusable ?? (await this.evaluate(z, step.tFrom, step.index, 'start'));
+    this.scratch ??= new Float32Array(z.length);
     const midpoint = await this.evaluate(
-      addScaled(z, h / 2, start),
+      addScaled(z, h / 2, start, this.scratch),
       step.tFrom + h / 2,
       step.index,
       'midpoint',
@@ -87,9 +93,13 @@ export async function integrate(
   return { z: current, velocityCalls: solver.velocityCalls };
 }
 
-/** z + h v, as a new array. */
-function addScaled(z: Float32Array, h: number, v: Float32Array): Float32Array {
-  const out = new Float32Array(z.length);
+/** z + h v, into `out` (a new array by default). */
+function addScaled(
+  z: Float32Array,
+  h: number,
+  v: Float32Array,
+  out: Float32Array = new Float32Array(z.length),
+): Float32Array {
   for (let i = 0; i < z.length; i++) out[i] = z[i]! + h * v[i]!;
   return out;
 }

@@ -63,16 +63,18 @@ export function resample(
   }
   const out = createPlanes(channels, outHeight, outWidth);
   const planeIn = width * height;
+  const from = source.data;
+  const to = out.data;
   for (let c = 0; c < channels; c++) {
     const inOffset = c * planeIn;
     const outOffset = c * pixels;
     for (let p = 0; p < pixels; p++) {
       const b = p * 4;
-      out.data[outOffset + p] =
-        weights[b]! * source.data[inOffset + taps[b]!]! +
-        weights[b + 1]! * source.data[inOffset + taps[b + 1]!]! +
-        weights[b + 2]! * source.data[inOffset + taps[b + 2]!]! +
-        weights[b + 3]! * source.data[inOffset + taps[b + 3]!]!;
+      to[outOffset + p] =
+        weights[b]! * from[inOffset + taps[b]!]! +
+        weights[b + 1]! * from[inOffset + taps[b + 1]!]! +
+        weights[b + 2]! * from[inOffset + taps[b + 2]!]! +
+        weights[b + 3]! * from[inOffset + taps[b + 3]!]!;
     }
   }
   return out;

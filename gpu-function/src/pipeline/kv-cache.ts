@@ -78,13 +78,16 @@ export class KvCache {
     this.sets.push(set);
   }
 
-  /** The injection inputs of cached call `index`, as float32 (the last decoded set is kept). */
+  /**
+   * The injection inputs of cached call `index`, as float32. One set of float32 buffers serves
+   * every index (sampling visits 20 in turn): the result is valid until a call with another index.
+   */
   inputs(index: number): KvInputs {
     if (this.decoded?.index === index) return this.decoded.inputs;
     const set = this.sets[index];
     if (!set) throw new RangeError(`no K/V captured for call ${index} (${this.sets.length} cached)`);
-    const inputs: KvInputs = {};
-    for (const [name, half] of set) inputs[name] = f16ToF32(half);
+    const inputs: KvInputs = this.decoded?.inputs ?? {};
+    for (const [name, half] of set) inputs[name] = f16ToF32(half, inputs[name]);
     this.decoded = { index, inputs };
     return inputs;
   }

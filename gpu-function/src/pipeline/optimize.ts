@@ -17,7 +17,6 @@
 import { METHOD } from '@dragflow/shared/presets';
 import { applyAffine, invertAffine } from '../dragflow/affine.ts';
 import type { DragIteration } from '../dragflow/drag-schedule.ts';
-import type { Size } from '../dragflow/geometry.ts';
 import { operationTransform, type RegionOperation } from '../dragflow/operation.ts';
 import { maskToPlanes, thresholdPlanes } from '../dragflow/region.ts';
 import { regionWeights } from '../dragflow/region-weights.ts';
@@ -36,8 +35,15 @@ export interface DragTargets {
   weights: Float32Array;
 }
 
+interface Box {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 /** Smallest box holding every set pixel of a one-channel plane; null when none is set. */
-function boundingBox(mask: BinaryMask): { x: number; y: number; width: number; height: number } | null {
+function boundingBox(mask: BinaryMask): Box | null {
   let x0 = mask.width;
   let y0 = mask.height;
   let x1 = -1;
@@ -55,48 +61,106 @@ function boundingBox(mask: BinaryMask): { x: number; y: number; width: number; h
 }
 
 /**
- * The supervision targets of every operation at `fraction` of its motion. The loss reads
- * warp(F0) only where p is set, so the features are warped only over p's bounding box (the same
- * samples as warp.ts warpPlanes there) and left 0 elsewhere: most of the map is background.
+ * The supervision targets of every operation, rewritten in place as the fraction moves: transport
+ * supervises 50 fractions, and a fresh [R, C, h, w] map for each would be mostly zeros to allocate
+ * and clear. The loss reads warp(F0) only where p is set, so the features are warped only over p's
+ * bounding box (the same samples as warp.ts warpPlanes there) and left 0 elsewhere; moving on
+ * clears just the previous boxes.
  */
+export class MovingTargets {
+  readonly targets: DragTargets;
+  private readonly sources: Planes[];
+  private readonly boxes: (Box | null)[];
+  private fraction: number | null = null;
+
+  constructor(
+    private readonly start: Planes,
+    private readonly operations: readonly RegionOperation[],
+    weights: Float32Array = Float32Array.from(regionWeights(operations.map((op) => op.source))),
+  ) {
+    const { channels, height, width } = start;
+    this.targets = {
+      warped: new Float32Array(operations.length * channels * height * width),
+      masks: new Float32Array(operations.length * height * width),
+      weights,
+    };
+    this.sources = operations.map((op) => resizeBilinear(maskToPlanes(op.source), width, height));
+    this.boxes = operations.map(() => null);
+  }
+
+  /** The targets at `fraction` of every operation's motion (valid until the next call). */
+  at(fraction: number): DragTargets {
+    if (fraction === this.fraction) return this.targets;
+    const { height, width } = this.start;
+    const plane = height * width;
+    const { masks } = this.targets;
+    this.operations.forEach((op, i) => {
+      const transform = operationTransform(op, fraction, { width, height });
+      const moved = thresholdPlanes(warpPlanes(this.sources[i]!, transform));
+      masks.set(moved.data, i * plane);
+      const previous = this.boxes[i];
+      if (previous) this.fillBox(i, previous, null);
+      const box = boundingBox(moved);
+      this.boxes[i] = box;
+      if (!box) return;
+      const inverse = invertAffine(transform);
+      const crop = resample(
+        this.start,
+        box.width,
+        box.height,
+        (x, y) => {
+          const p = applyAffine(inverse, { x: x + box.x, y: y + box.y });
+          return [p.x, p.y];
+        },
+        METHOD.warp.padding,
+      ).data;
+      this.fillBox(i, box, crop);
+    });
+    this.fraction = fraction;
+    return this.targets;
+  }
+
+  /** Writes a [C, box] crop (zeros when null) into the region's warped map at the box. */
+  private fillBox(region: number, box: Box, crop: Float32Array | null): void {
+    const { channels, height, width } = this.start;
+    const warped = this.targets.warped;
+    let from = 0;
+    for (let c = 0; c < channels; c++) {
+      for (let y = 0; y < box.height; y++) {
+        const row = ((region * channels + c) * height + box.y + y) * width + box.x;
+        for (let x = 0; x < box.width; x++) warped[row + x] = crop ? crop[from++]! : 0;
+      }
+    }
+  }
+}
+
+/** The supervision targets of every operation at `fraction` of its motion, in buffers of their own. */
 export function dragTargets(
   start: Planes,
   operations: readonly RegionOperation[],
   fraction: number,
-  weights: Float32Array = Float32Array.from(regionWeights(operations.map((op) => op.source))),
+  weights?: Float32Array,
 ): DragTargets {
-  const { channels, height, width } = start;
-  const size: Size = { width, height };
-  const plane = height * width;
-  const warped = new Float32Array(operations.length * channels * plane);
-  const masks = new Float32Array(operations.length * plane);
-  operations.forEach((op, i) => {
-    const transform = operationTransform(op, fraction, size);
-    const source = resizeBilinear(maskToPlanes(op.source), width, height);
-    const moved = thresholdPlanes(warpPlanes(source, transform));
-    masks.set(moved.data, i * plane);
-    const box = boundingBox(moved);
-    if (!box) return;
-    const inverse = invertAffine(transform);
-    const crop = resample(
-      start,
-      box.width,
-      box.height,
-      (x, y) => {
-        const p = applyAffine(inverse, { x: x + box.x, y: y + box.y });
-        return [p.x, p.y];
-      },
-      METHOD.warp.padding,
-    );
-    for (let c = 0; c < channels; c++) {
-      for (let y = 0; y < box.height; y++) {
-        const from = (c * box.height + y) * box.width;
-        const to = ((i * channels + c) * height + box.y + y) * width + box.x;
-        warped.set(crop.data.subarray(from, from + box.width), to);
-      }
-    }
-  });
-  return { warped, masks, weights };
+  return new MovingTargets(start, operations, weights).at(fraction);
+}
+
+/** Positions of the set entries of a 0/1 mask. */
+function setPositions(mask: Uint8Array): Int32Array {
+  const positions = new Int32Array(mask.reduce((n, v) => n + (v ? 1 : 0), 0));
+  let next = 0;
+  for (let i = 0; i < mask.length; i++) if (mask[i]) positions[next++] = i;
+  return positions;
+}
+
+/**
+ * z <- z - lr dL/dz inside B. The hard background constraint z <- B z + (1 - B) z_bg is applied in
+ * full after the first update only: from then on the latent outside B already holds z_bg.
+ */
+function descend(latent: Float32Array, gradient: Float32Array, lr: number, editable: Int32Array): void {
+  for (let j = 0; j < editable.length; j++) {
+    const i = editable[j]!;
+    latent[i] = latent[i]! - lr * gradient[i]!;
+  }
 }
 
 /** Transport updates between two measurements of the loss to the full transforms. */
@@ -178,34 +242,32 @@ export async function optimizeLatent(input: OptimizationInput): Promise<Optimiza
   // Updated in place; the input latent stays untouched (it starts the reconstruction branch).
   const latent = input.latent.slice();
   const { background, keep } = input;
+  const editable = setPositions(keep);
+  let pinned = false;
   const losses: number[] = [];
   const full = dragTargets(start, input.operations, 1, weights);
+  const moving = new MovingTargets(start, input.operations, weights);
   const transportUpdates = input.schedule.filter((it) => it.phase === 'transport').length;
   const measured = (updates: number) =>
     updates <= transportUpdates &&
     (updates % FULL_TRANSFORM_CHECK_INTERVAL === 0 || updates === transportUpdates);
   const fullTransformLosses: FullTransformLoss[] = [];
-  // Only the current fraction's targets are kept besides the full ones, to bound memory.
-  let current: { fraction: number; targets: DragTargets } = { fraction: 1, targets: full };
   for (const iteration of input.schedule) {
-    if (current.fraction !== iteration.fraction) {
-      const targets = dragTargets(start, input.operations, iteration.fraction, weights);
-      current = { fraction: iteration.fraction, targets };
-    }
+    const targets = iteration.fraction === 1 ? full : moving.at(iteration.fraction);
     const updates = iteration.iteration - 1;
     // Before any update the features are F0's, already at hand.
     const fetchFeatures = measured(updates) && updates > 0;
-    const step = await model.dragStep(latent, time, guidance, kv, current.targets, fetchFeatures);
+    const step = await model.dragStep(latent, time, guidance, kv, targets, fetchFeatures);
     const report: IterationReport = { iteration, loss: step.loss };
     if (measured(updates)) {
       report.fullTransformLoss = regionLossOf(step.features ?? start.data, full);
       fullTransformLosses.push({ updates, loss: report.fullTransformLoss });
     }
-    // z <- z - lr dL/dz, then the hard background constraint z <- B z + (1 - B) z_bg, in one pass.
-    const lr = iteration.learningRate;
-    const { gradient } = step;
-    for (let i = 0; i < latent.length; i++)
-      latent[i] = keep[i] ? latent[i]! - lr * gradient[i]! : background[i]!;
+    descend(latent, step.gradient, iteration.learningRate, editable);
+    if (!pinned) {
+      for (let i = 0; i < latent.length; i++) if (!keep[i]) latent[i] = background[i]!;
+      pinned = true;
+    }
     losses.push(step.loss);
     await input.onIteration?.(report, latent);
   }

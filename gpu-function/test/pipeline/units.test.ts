@@ -69,6 +69,10 @@ describe('K/V cache', () => {
     const inputs = cache.inputs(2);
     expect(inputs[names.kvIn('double', 0, 'k')]![0]).toBeCloseTo(2.1, 2);
     expect(inputs[names.kvIn('double', 0, 'v')]).toEqual(Float32Array.from([2, 65504]));
+    // Another index is decoded into the same float32 buffers (sampling visits every set in turn).
+    const other = cache.inputs(1);
+    expect(other[names.kvIn('double', 0, 'v')]).toBe(inputs[names.kvIn('double', 0, 'v')]);
+    expect(Array.from(other[names.kvIn('double', 0, 'v')]!)).toEqual([1, 65504]);
     // 3 inversion steps (4 calls): sampling call 0 (start) and 1 (first midpoint) -> last set; 3 -> set 1.
     expect([0, 1, 2, 3].map((call) => cache.samplingIndex(call))).toEqual([3, 3, 2, 1]);
     expect(cache.lastIndex()).toBe(3);
