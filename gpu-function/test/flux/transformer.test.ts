@@ -1,11 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { createSession } from '../graph/session.ts';
-import { bf16ToF32, f32ToBf16 } from '../weights/dtype.ts';
-import { fluxCheckpointKeys } from './checkpoint-keys.ts';
-import { type FluxConfig, fluxConfigs } from './config.ts';
-import { FluxModelError } from './errors.ts';
-import { buildFeatureGraph } from './features.ts';
-import { transformerFeeds } from './feeds.ts';
+import { fluxCheckpointKeys } from '../../src/flux/checkpoint-keys.ts';
+import { type FluxConfig, fluxConfigs } from '../../src/flux/config.ts';
+import { FluxModelError } from '../../src/flux/errors.ts';
+import { buildFeatureGraph } from '../../src/flux/features.ts';
+import { transformerFeeds } from '../../src/flux/feeds.ts';
+import { imagePositionIds, textPositionIds } from '../../src/flux/rope.ts';
+import { buildVelocityGraph, DRAGFLOW_KV_BLOCKS, names, type TokenGrid } from '../../src/flux/transformer.ts';
+import { createSession } from '../../src/graph/session.ts';
+import { bf16ToF32, f32ToBf16 } from '../../src/weights/dtype.ts';
 import {
   maxRelativeError,
   randomArray,
@@ -13,9 +15,7 @@ import {
   randomWeights,
   referenceFlux,
   toRows,
-} from './reference-flux.test-helper.ts';
-import { imagePositionIds, textPositionIds } from './rope.ts';
-import { buildVelocityGraph, DRAGFLOW_KV_BLOCKS, names, type TokenGrid } from './transformer.ts';
+} from './reference-flux.ts';
 
 const tiny = fluxConfigs.tiny;
 const grid: TokenGrid = { batch: 1, height: 2, width: 3, textTokens: 4 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Graph } from '../graph/graph.ts';
-import { createSession } from '../graph/session.ts';
-import { MAX_PERIOD, TIME_FACTOR, timestepEmbedding } from './embeddings.ts';
+import { MAX_PERIOD, TIME_FACTOR, timestepEmbedding } from '../../src/flux/embeddings.ts';
+import { Graph } from '../../src/graph/graph.ts';
+import { createSession } from '../../src/graph/session.ts';
 
 const f32 = Math.fround;
 

@@ -5,10 +5,10 @@ import {
   type HeaderTensor,
   isCleanReport,
   MAX_NAMES_IN_MESSAGE,
-} from './checkpoint-check.ts';
-import { autoEncoderCheckpointKeys, fluxCheckpointKeys } from './checkpoint-keys.ts';
-import { autoEncoderConfigs, fluxConfigs } from './config.ts';
-import { FluxModelError } from './errors.ts';
+} from '../../src/flux/checkpoint-check.ts';
+import { autoEncoderCheckpointKeys, fluxCheckpointKeys } from '../../src/flux/checkpoint-keys.ts';
+import { autoEncoderConfigs, fluxConfigs } from '../../src/flux/config.ts';
+import { FluxModelError } from '../../src/flux/errors.ts';
 
 const dev = fluxCheckpointKeys(fluxConfigs['flux1-dev']);
 const ae = autoEncoderCheckpointKeys(autoEncoderConfigs['flux1-ae']);

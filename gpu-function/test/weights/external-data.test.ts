@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Graph } from '../graph/graph.ts';
-import { toModelBytes } from '../graph/serialize.ts';
-import { convertBytes } from './dtype.ts';
-import { ExternalDataWriter } from './external-data.ts';
+import { Graph } from '../../src/graph/graph.ts';
+import { toModelBytes } from '../../src/graph/serialize.ts';
+import { convertBytes } from '../../src/weights/dtype.ts';
+import { ExternalDataWriter } from '../../src/weights/external-data.ts';
 
 let dir: string;
 beforeAll(async () => {

@@ -3,12 +3,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { transformerFeeds } from '../flux/feeds.ts';
-import { imagePositionIds, textPositionIds } from '../flux/rope.ts';
-import { DEMO_FEATURE_MAP, DEMO_GRID, DEMO_IMAGE_SIZE, DEMO_NOTICE, ensureDemoBundle } from './demo.ts';
-import { DEMO_FEATURE_GAIN, DEMO_FLUX_CONFIG } from './demo-transformer.ts';
-import { dctMatrix, patchBasis } from './demo-vae.ts';
-import { type LoadedBundle, loadBundle } from './load.ts';
+import {
+  DEMO_FEATURE_MAP,
+  DEMO_GRID,
+  DEMO_IMAGE_SIZE,
+  DEMO_NOTICE,
+  ensureDemoBundle,
+} from '../../src/bundle/demo.ts';
+import { DEMO_FEATURE_GAIN, DEMO_FLUX_CONFIG } from '../../src/bundle/demo-transformer.ts';
+import { dctMatrix, patchBasis } from '../../src/bundle/demo-vae.ts';
+import { type LoadedBundle, loadBundle } from '../../src/bundle/load.ts';
+import { transformerFeeds } from '../../src/flux/feeds.ts';
+import { imagePositionIds, textPositionIds } from '../../src/flux/rope.ts';
 
 let root: string;
 let dir: string;

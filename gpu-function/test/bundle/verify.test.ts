@@ -3,11 +3,16 @@ import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { autoEncoderConfigs, fluxConfigs } from '../flux/config.ts';
-import { modelConfig, TINY_GRID } from './build.ts';
-import { BundleError } from './errors.ts';
-import { type ManifestBody, parseManifest, sealManifest, serializeManifest } from './manifest.ts';
-import { inspectBundle, sha256File, verifyBundle } from './verify.ts';
+import { modelConfig, TINY_GRID } from '../../src/bundle/build.ts';
+import { BundleError } from '../../src/bundle/errors.ts';
+import {
+  type ManifestBody,
+  parseManifest,
+  sealManifest,
+  serializeManifest,
+} from '../../src/bundle/manifest.ts';
+import { inspectBundle, sha256File, verifyBundle } from '../../src/bundle/verify.ts';
+import { autoEncoderConfigs, fluxConfigs } from '../../src/flux/config.ts';
 
 const FILES: Record<string, number> = {
   'transformer.onnx': 3000,

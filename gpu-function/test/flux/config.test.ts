@@ -7,8 +7,8 @@ import {
   mlpHiddenDim,
   validateAutoEncoderConfig,
   validateFluxConfig,
-} from './config.ts';
-import { FluxModelError } from './errors.ts';
+} from '../../src/flux/config.ts';
+import { FluxModelError } from '../../src/flux/errors.ts';
 
 function codeOf(fn: () => unknown): string | undefined {
   try {

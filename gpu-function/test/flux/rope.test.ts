@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { Graph } from '../graph/graph.ts';
-import { createSession } from '../graph/session.ts';
-import { embedPositions, imagePositionIds, POSITION_AXES } from './rope.ts';
+import { embedPositions, imagePositionIds, POSITION_AXES } from '../../src/flux/rope.ts';
+import { Graph } from '../../src/graph/graph.ts';
+import { createSession } from '../../src/graph/session.ts';
 
 describe('RoPE tables (in the graph)', () => {
   it('rotate pair j of axis i by id_i * theta^(-2j/dim_i), axes in order, at the largest grid', async () => {

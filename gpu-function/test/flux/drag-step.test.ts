@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { createSession } from '../graph/session.ts';
-import { fluxCheckpointKeys } from './checkpoint-keys.ts';
-import { fluxConfigs } from './config.ts';
-import { buildDragStepGraph, dragStepNames } from './drag-step.ts';
-import { FluxModelError } from './errors.ts';
-import { buildFeatureGraph } from './features.ts';
-import { transformerFeeds } from './feeds.ts';
-import { randomArray, randomSource, randomWeights } from './reference-flux.test-helper.ts';
-import { imagePositionIds, textPositionIds } from './rope.ts';
-import { DRAGFLOW_KV_BLOCKS, names, type TokenGrid } from './transformer.ts';
+import { fluxCheckpointKeys } from '../../src/flux/checkpoint-keys.ts';
+import { fluxConfigs } from '../../src/flux/config.ts';
+import { buildDragStepGraph, dragStepNames } from '../../src/flux/drag-step.ts';
+import { FluxModelError } from '../../src/flux/errors.ts';
+import { buildFeatureGraph } from '../../src/flux/features.ts';
+import { transformerFeeds } from '../../src/flux/feeds.ts';
+import { imagePositionIds, textPositionIds } from '../../src/flux/rope.ts';
+import { DRAGFLOW_KV_BLOCKS, names, type TokenGrid } from '../../src/flux/transformer.ts';
+import { createSession } from '../../src/graph/session.ts';
+import { randomArray, randomSource, randomWeights } from './reference-flux.ts';
 
 const tiny = fluxConfigs.tiny;
 const grid: TokenGrid = { batch: 1, height: 2, width: 3, textTokens: 4 };

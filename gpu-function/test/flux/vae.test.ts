@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createSession } from '../graph/session.ts';
-import { autoEncoderCheckpointKeys } from './checkpoint-keys.ts';
-import { type AutoEncoderConfig, autoEncoderConfigs } from './config.ts';
-import { FluxModelError } from './errors.ts';
-import { maxRelativeError, randomArray, randomSource, randomWeights } from './reference-flux.test-helper.ts';
-import { buildDecoderGraph, buildEncoderGraph, vaeNames } from './vae.ts';
+import { autoEncoderCheckpointKeys } from '../../src/flux/checkpoint-keys.ts';
+import { type AutoEncoderConfig, autoEncoderConfigs } from '../../src/flux/config.ts';
+import { FluxModelError } from '../../src/flux/errors.ts';
+import { buildDecoderGraph, buildEncoderGraph, vaeNames } from '../../src/flux/vae.ts';
+import { createSession } from '../../src/graph/session.ts';
+import { maxRelativeError, randomArray, randomSource, randomWeights } from './reference-flux.ts';
 
 /** A feature map [C][H][W] in plain numbers. */
 type Map3 = number[][][];

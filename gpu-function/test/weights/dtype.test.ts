@@ -9,8 +9,8 @@ import {
   f32BitsToF16Bits,
   f32ToBf16,
   f32ToF16,
-} from './dtype.ts';
-import { WeightsError } from './errors.ts';
+} from '../../src/weights/dtype.ts';
+import { WeightsError } from '../../src/weights/errors.ts';
 
 const bitsOf = (value: number): number => new Uint32Array(Float32Array.of(value).buffer)[0]!;
 const f32FromBits = (bits: number): number => new Float32Array(Uint32Array.of(bits).buffer)[0]!;

@@ -4,21 +4,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { autoEncoderCheckpointKeys, fluxCheckpointKeys } from '../flux/checkpoint-keys.ts';
-import { autoEncoderConfigs, fluxConfigs } from '../flux/config.ts';
-import { bf16ToF32 } from '../weights/dtype.ts';
-import { openSafetensors, writeSafetensors } from '../weights/safetensors.ts';
 import {
   buildCheckpointBundle,
   buildFromCheckpoints,
   buildRandomBundle,
   type ModelSpec,
   TINY_GRID,
-} from './build.ts';
-import { generatedCheckpoint, openCheckpoint } from './checkpoint-source.ts';
-import { loadBundle } from './load.ts';
-import { randomParameter } from './random-weights.ts';
-import { inspectBundle, sha256File } from './verify.ts';
+} from '../../src/bundle/build.ts';
+import { generatedCheckpoint, openCheckpoint } from '../../src/bundle/checkpoint-source.ts';
+import { loadBundle } from '../../src/bundle/load.ts';
+import { randomParameter } from '../../src/bundle/random-weights.ts';
+import { inspectBundle, sha256File } from '../../src/bundle/verify.ts';
+import { autoEncoderCheckpointKeys, fluxCheckpointKeys } from '../../src/flux/checkpoint-keys.ts';
+import { autoEncoderConfigs, fluxConfigs } from '../../src/flux/config.ts';
+import { bf16ToF32 } from '../../src/weights/dtype.ts';
+import { openSafetensors, writeSafetensors } from '../../src/weights/safetensors.ts';
 
 let root: string;
 beforeAll(async () => {

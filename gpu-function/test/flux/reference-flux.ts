@@ -3,8 +3,8 @@
  * numbers), written from the reference model's math rather than from the graph code, plus
  * the small fixtures the transformer tests share.
  */
-import type { ParamSpec } from './checkpoint-keys.ts';
-import { type FluxConfig, headDim, mlpHiddenDim } from './config.ts';
+import type { ParamSpec } from '../../src/flux/checkpoint-keys.ts';
+import { type FluxConfig, headDim, mlpHiddenDim } from '../../src/flux/config.ts';
 
 type Rows = number[][];
 

@@ -2,10 +2,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRandomBundle } from './build.ts';
-import { BundleError } from './errors.ts';
-import { loadBundle } from './load.ts';
-import { sealManifest } from './manifest.ts';
+import { buildRandomBundle } from '../../src/bundle/build.ts';
+import { BundleError } from '../../src/bundle/errors.ts';
+import { loadBundle } from '../../src/bundle/load.ts';
+import { sealManifest } from '../../src/bundle/manifest.ts';
 
 let root: string;
 let dir: string;

@@ -4,8 +4,8 @@ import {
   fluxCheckpointKeys,
   type ParamSpec,
   parameterCount,
-} from './checkpoint-keys.ts';
-import { autoEncoderConfigs, fluxConfigs } from './config.ts';
+} from '../../src/flux/checkpoint-keys.ts';
+import { autoEncoderConfigs, fluxConfigs } from '../../src/flux/config.ts';
 
 function shapes(specs: ParamSpec[]): Map<string, readonly number[]> {
   return new Map(specs.map((s) => [s.name, s.shape]));

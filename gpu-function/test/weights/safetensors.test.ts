@@ -3,9 +3,14 @@ import { mkdtemp, readdir, readFile, rm, truncate, writeFile } from 'node:fs/pro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { convertBytes, type SafetensorsDtype } from './dtype.ts';
-import type { WeightsErrorCode } from './errors.ts';
-import { MAX_READ_BYTES, openSafetensors, type TensorToWrite, writeSafetensors } from './safetensors.ts';
+import { convertBytes, type SafetensorsDtype } from '../../src/weights/dtype.ts';
+import type { WeightsErrorCode } from '../../src/weights/errors.ts';
+import {
+  MAX_READ_BYTES,
+  openSafetensors,
+  type TensorToWrite,
+  writeSafetensors,
+} from '../../src/weights/safetensors.ts';
 
 let dir: string;
 beforeAll(async () => {

@@ -3,8 +3,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { ExternalDataWriter } from './external-data.ts';
-import { openSafetensors, writeSafetensors } from './safetensors.ts';
+import { ExternalDataWriter } from '../../src/weights/external-data.ts';
+import { openSafetensors, writeSafetensors } from '../../src/weights/safetensors.ts';
 
 const MiB = 1024 * 1024;
 const CHUNK = 4 * MiB;
