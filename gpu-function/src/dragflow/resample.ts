@@ -27,6 +27,12 @@ export function createPlanes(channels: number, height: number, width: number): P
   return { channels, height, width, data: new Float32Array(channels * height * width) };
 }
 
+/** Where resampled rows go: row y of channel c starts at data[rowStart(c, y)]. */
+export interface RowTarget {
+  data: Float32Array;
+  rowStart: (channel: number, y: number) => number;
+}
+
 /**
  * Samples every channel of `source` at the coordinates `sourceOf` gives for each pixel of an
  * outHeight x outWidth grid. The four taps and weights are computed once per output pixel and
@@ -39,6 +45,24 @@ export function resample(
   sourceOf: SourceCoordinate,
   padding: Padding,
 ): Planes {
+  const out = createPlanes(source.channels, outHeight, outWidth);
+  const pixels = outWidth * outHeight;
+  resampleInto(source, outWidth, outHeight, sourceOf, padding, {
+    data: out.data,
+    rowStart: (c, y) => c * pixels + y * outWidth,
+  });
+  return out;
+}
+
+/** resample, writing each output row where `target` says (e.g. into a box of a larger map). */
+export function resampleInto(
+  source: Planes,
+  outWidth: number,
+  outHeight: number,
+  sourceOf: SourceCoordinate,
+  padding: Padding,
+  target: RowTarget,
+): void {
   const { width, height, channels } = source;
   const pixels = outWidth * outHeight;
   const taps = new Int32Array(pixels * 4);
@@ -61,23 +85,23 @@ export function resample(
       setTap(taps, weights, base + 3, x0 + 1, y0 + 1, fx * fy, width, height);
     }
   }
-  const out = createPlanes(channels, outHeight, outWidth);
   const planeIn = width * height;
   const from = source.data;
-  const to = out.data;
+  const to = target.data;
   for (let c = 0; c < channels; c++) {
     const inOffset = c * planeIn;
-    const outOffset = c * pixels;
-    for (let p = 0; p < pixels; p++) {
-      const b = p * 4;
-      to[outOffset + p] =
-        weights[b]! * from[inOffset + taps[b]!]! +
-        weights[b + 1]! * from[inOffset + taps[b + 1]!]! +
-        weights[b + 2]! * from[inOffset + taps[b + 2]!]! +
-        weights[b + 3]! * from[inOffset + taps[b + 3]!]!;
+    for (let y = 0; y < outHeight; y++) {
+      const row = target.rowStart(c, y);
+      for (let x = 0; x < outWidth; x++) {
+        const b = (y * outWidth + x) * 4;
+        to[row + x] =
+          weights[b]! * from[inOffset + taps[b]!]! +
+          weights[b + 1]! * from[inOffset + taps[b + 1]!]! +
+          weights[b + 2]! * from[inOffset + taps[b + 2]!]! +
+          weights[b + 3]! * from[inOffset + taps[b + 3]!]!;
+      }
     }
   }
-  return out;
 }
 
 /**

@@ -20,7 +20,7 @@ import type { DragIteration } from '../dragflow/drag-schedule.ts';
 import { operationTransform, type RegionOperation } from '../dragflow/operation.ts';
 import { maskToPlanes, thresholdPlanes } from '../dragflow/region.ts';
 import { regionWeights } from '../dragflow/region-weights.ts';
-import { type Planes, resample, resizeBilinear } from '../dragflow/resample.ts';
+import { type Planes, resampleInto, resizeBilinear } from '../dragflow/resample.ts';
 import { warpPlanes } from '../dragflow/warp.ts';
 import type { BinaryMask } from '../formats/binary-mask.ts';
 import type { KvInputs } from './kv-cache.ts';
@@ -99,12 +99,12 @@ export class MovingTargets {
       const moved = thresholdPlanes(warpPlanes(this.sources[i]!, transform));
       masks.set(moved.data, i * plane);
       const previous = this.boxes[i];
-      if (previous) this.fillBox(i, previous, null);
+      if (previous) this.clearBox(i, previous);
       const box = boundingBox(moved);
       this.boxes[i] = box;
       if (!box) return;
       const inverse = invertAffine(transform);
-      const crop = resample(
+      resampleInto(
         this.start,
         box.width,
         box.height,
@@ -113,22 +113,28 @@ export class MovingTargets {
           return [p.x, p.y];
         },
         METHOD.warp.padding,
-      ).data;
-      this.fillBox(i, box, crop);
+        {
+          data: this.targets.warped,
+          rowStart: (c, y) => this.boxRow(i, box, c, y),
+        },
+      );
     });
     this.fraction = fraction;
     return this.targets;
   }
 
-  /** Writes a [C, box] crop (zeros when null) into the region's warped map at the box. */
-  private fillBox(region: number, box: Box, crop: Float32Array | null): void {
+  /** Where row y of the box starts in channel c of the region's warped map. */
+  private boxRow(region: number, box: Box, c: number, y: number): number {
     const { channels, height, width } = this.start;
-    const warped = this.targets.warped;
-    let from = 0;
-    for (let c = 0; c < channels; c++) {
+    return ((region * channels + c) * height + box.y + y) * width + box.x;
+  }
+
+  /** Zeros the region's warped map over the box. */
+  private clearBox(region: number, box: Box): void {
+    for (let c = 0; c < this.start.channels; c++) {
       for (let y = 0; y < box.height; y++) {
-        const row = ((region * channels + c) * height + box.y + y) * width + box.x;
-        for (let x = 0; x < box.width; x++) warped[row + x] = crop ? crop[from++]! : 0;
+        const row = this.boxRow(region, box, c, y);
+        this.targets.warped.fill(0, row, row + box.width);
       }
     }
   }
