@@ -7,9 +7,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runEdit } from '@dragflow/gpu-function/pipeline/edit';
+import { ModelCache } from '@dragflow/gpu-function/pipeline/model-cache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runEdit } from '../../src/pipeline/edit.ts';
-import { ModelCache } from '../../src/pipeline/model-cache.ts';
 import { bar, blankScene, colourIn, orientation, paint, type Rgb, requestFor } from './scenes.ts';
 
 const RED: Rgb = [220, 40, 40];

@@ -6,12 +6,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { type EditResult, type ProgressEvent, runEdit } from '@dragflow/gpu-function/pipeline/edit';
+import { EditCanceled } from '@dragflow/gpu-function/pipeline/errors';
+import type { EditMetrics } from '@dragflow/gpu-function/pipeline/metrics';
 import { PROGRESS_PHASES } from '@dragflow/shared/job';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type EditResult, type ProgressEvent, runEdit } from '../../src/pipeline/edit.ts';
-import { EditCanceled } from '../../src/pipeline/errors.ts';
-import type { EditMetrics } from '../../src/pipeline/metrics.ts';
 import { blankScene, colourIn, disk, paint, type Rgb, requestFor, type Scene, shapeMask } from './scenes.ts';
 
 const RED: Rgb = [220, 40, 40];

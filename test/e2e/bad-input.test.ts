@@ -7,13 +7,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { runEdit } from '@dragflow/gpu-function/pipeline/edit';
+import { EditRejected } from '@dragflow/gpu-function/pipeline/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runEdit } from '../../src/pipeline/edit.ts';
-import { EditRejected } from '../../src/pipeline/errors.ts';
 import { blankScene, disk, maskPng, paint, pngOf, requestFor, shapeMask } from './scenes.ts';
 
 const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '../../bin/dragflow.js');
+const CLI = join(import.meta.dirname, '../../gpu-function/bin/dragflow.js');
 
 let dir: string;
 const file = (name: string) => join(dir, name);

@@ -10,8 +10,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { runEdit } from '@dragflow/gpu-function/pipeline/edit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runEdit } from '../../src/pipeline/edit.ts';
 import { bar, blankScene, colourIn, paint, type Rgb, requestFor } from './scenes.ts';
 
 const RED: Rgb = [220, 40, 40];

@@ -6,11 +6,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildRandomBundle } from '@dragflow/gpu-function/bundle/build';
+import { verifyBundle } from '@dragflow/gpu-function/bundle/verify';
+import { runEdit } from '@dragflow/gpu-function/pipeline/edit';
+import { bundleFeatureDivisor } from '@dragflow/gpu-function/pipeline/feature-divisor';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildRandomBundle } from '../../src/bundle/build.ts';
-import { verifyBundle } from '../../src/bundle/verify.ts';
-import { runEdit } from '../../src/pipeline/edit.ts';
-import { bundleFeatureDivisor } from '../../src/pipeline/feature-divisor.ts';
 import { blankScene, disk, paint, requestFor } from './scenes.ts';
 
 let root: string;

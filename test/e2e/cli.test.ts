@@ -7,14 +7,14 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { writeDragBenchSample } from '@dragflow/gpu-function/formats/dragbench';
+import { writeRedBenchSample } from '@dragflow/gpu-function/formats/redbench';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { writeDragBenchSample } from '../../src/formats/dragbench.ts';
-import { writeRedBenchSample } from '../../src/formats/redbench.ts';
 import { blankScene, disk, maskPng, paint, pngOf, shapeMask } from './scenes.ts';
 
 const run = promisify(execFile);
-const CLI = join(import.meta.dirname, '../../bin/dragflow.js');
+const CLI = join(import.meta.dirname, '../../gpu-function/bin/dragflow.js');
 const SIZE = 64;
 
 let dir: string;
