@@ -5,6 +5,7 @@
  * - drag step (drag-step.ts): features -> region loss -> gradient w.r.t. the latent.
  * Each graph is built for one token grid (shapes are concrete).
  */
+import type { DType } from '../graph/dtype.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 import { fluxCheckpointKeys } from './checkpoint-keys.ts';
 import { type FluxConfig, headDim, validateFluxConfig } from './config.ts';
@@ -54,6 +55,12 @@ export interface TransformerOptions {
   readonly kvCapture?: BlockSelection;
   /** Blocks whose K/V are replaced by inputs `kv_in.<kind>.<i>.k|v` (KV injection, eta = 0). */
   readonly kvOverride?: BlockSelection;
+  /**
+   * Element type of the K/V outputs and override inputs (default float32). With float16 the graph
+   * casts captured K/V down before its outputs and override inputs up to float32 on entry, so a
+   * float16 cache crosses the graph boundary as is: no host conversion, half the bytes copied.
+   */
+  readonly kvDtype?: 'float32' | 'float16';
   /** Adapter token count; when set, every block gets the adapter branch and its inputs. */
   readonly adapterTokens?: number;
 }
@@ -156,17 +163,19 @@ function blockHooks(
   const kvShape = [batch, heads, kind === 'double' ? height * width : textTokens + height * width, d];
   const captured = (options.kvCapture ?? NO_BLOCKS)[kind].includes(block);
   const replaced = (options.kvOverride ?? NO_BLOCKS)[kind].includes(block);
+  const kvDtype = options.kvDtype ?? 'float32';
   const hooks: { kv?: KvHook; adapter?: AdapterBranch } = {};
   if (captured || replaced) {
+    const as = (x: Tensor, dtype: DType) => (x.dtype === dtype ? x : g.cast(x, dtype));
     hooks.kv = (k, v) => {
       if (captured) {
-        g.output(names.kvOut(kind, block, 'k'), k);
-        g.output(names.kvOut(kind, block, 'v'), v);
+        g.output(names.kvOut(kind, block, 'k'), as(k, kvDtype));
+        g.output(names.kvOut(kind, block, 'v'), as(v, kvDtype));
       }
       if (!replaced) return { k, v };
       return {
-        k: g.input(names.kvIn(kind, block, 'k'), 'float32', kvShape),
-        v: g.input(names.kvIn(kind, block, 'v'), 'float32', kvShape),
+        k: as(g.input(names.kvIn(kind, block, 'k'), kvDtype, kvShape), k.dtype),
+        v: as(g.input(names.kvIn(kind, block, 'v'), kvDtype, kvShape), v.dtype),
       };
     };
   }

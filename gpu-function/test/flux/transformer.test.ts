@@ -7,7 +7,7 @@ import { transformerFeeds } from '../../src/flux/feeds.ts';
 import { imagePositionIds, textPositionIds } from '../../src/flux/rope.ts';
 import { buildVelocityGraph, DRAGFLOW_KV_BLOCKS, names, type TokenGrid } from '../../src/flux/transformer.ts';
 import { createSession } from '../../src/graph/session.ts';
-import { bf16ToF32, f32ToBf16 } from '../../src/weights/dtype.ts';
+import { bf16ToF32, f16ToF32, f32ToBf16, f32ToF16 } from '../../src/weights/dtype.ts';
 import {
   maxRelativeError,
   randomArray,
@@ -140,6 +140,61 @@ describe('velocity graph', () => {
         captured[names.velocity]!.data as Float32Array,
       ),
     ).toBeGreaterThan(1e-3);
+  });
+
+  it('with kvDtype float16 captures K/V as float16 and injects float16 K/V like their float32 values', async () => {
+    const blocks = { double: [0, 1], single: [1] };
+    const options = { grid, weights: { source } };
+    const capture32 = buildVelocityGraph(tiny, { ...options, kvCapture: blocks });
+    const capture16 = buildVelocityGraph(tiny, { ...options, kvCapture: blocks, kvDtype: 'float16' });
+    const inject32 = buildVelocityGraph(tiny, { ...options, kvOverride: blocks });
+    const inject16 = buildVelocityGraph(tiny, { ...options, kvOverride: blocks, kvDtype: 'float16' });
+    const kvPairs = (['double', 'single'] as const).flatMap((kind) =>
+      blocks[kind].flatMap((block) =>
+        (['k', 'v'] as const).map((which) => ({
+          input: names.kvIn(kind, block, which),
+          output: names.kvOut(kind, block, which),
+        })),
+      ),
+    );
+    expect(
+      kvPairs.map(({ output }) => capture16.outputs.find((o) => o.name === output)!.tensor.dtype),
+    ).toEqual(Array(6).fill('float16'));
+    expect(kvPairs.map(({ input }) => inject16.inputs.find((t) => t.name === input)!.dtype)).toEqual(
+      Array(6).fill('float16'),
+    );
+    expect(inject32.inputs.find((t) => t.name === kvPairs[0]!.input)!.dtype).toBe('float32');
+
+    const feeds = transformerFeeds(tiny, grid, tinyCall(13));
+    const full = await (await createSession(capture32))(feeds);
+    const halves = await (await createSession(capture16))(feeds);
+    // The cast sits after the velocity's inputs: the velocity itself is untouched.
+    expect(Array.from(halves[names.velocity]!.data as Float32Array)).toEqual(
+      Array.from(full[names.velocity]!.data as Float32Array),
+    );
+    const kv16: Record<string, Uint16Array> = {};
+    const kvRounded: Record<string, Float32Array> = {};
+    let moved = 0;
+    for (const { input, output } of kvPairs) {
+      expect(halves[output]!.data).toBeInstanceOf(Uint16Array);
+      expect(halves[output]!.dims).toEqual(full[output]!.dims);
+      const half = halves[output]!.data as Uint16Array;
+      const exact = full[output]!.data as Float32Array;
+      // onnxruntime's Cast rounds as the host's f32ToF16 does (nearest, ties to even).
+      expect(Array.from(half)).toEqual(Array.from(f32ToF16(exact)));
+      kv16[input] = half;
+      kvRounded[input] = f16ToF32(half);
+      moved += kvRounded[input].filter((x, i) => x !== exact[i]).length;
+    }
+    expect(moved).toBeGreaterThan(0);
+    expect(halves[names.kvOut('single', 1, 'v')]!.dims).toEqual([1, 2, 10, 24]);
+
+    const fromHalves = await (await createSession(inject16))({ ...feeds, ...kv16 });
+    const fromRounded = await (await createSession(inject32))({ ...feeds, ...kvRounded });
+    expect(fromHalves[names.velocity]!.dims).toEqual([1, 6, tiny.outChannels]);
+    expect(Array.from(fromHalves[names.velocity]!.data as Float32Array)).toEqual(
+      Array.from(fromRounded[names.velocity]!.data as Float32Array),
+    );
   });
 
   it('runs bfloat16-stored weights (cast in the graph) like their float32 values', async () => {
