@@ -3,7 +3,6 @@
  * and the inversion guidance, capturing the injected blocks' K/V at every call into the cache.
  */
 import { integrate } from '../dragflow/fireflow.ts';
-import { names } from '../flux/transformer.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { EditModel } from './model.ts';
 
@@ -25,9 +24,9 @@ export async function invert(input: InversionInput): Promise<Float32Array> {
     input.latent,
     input.times,
     async (z, t) => {
-      const out = await model.velocityCapturing(z, t, guidance);
-      cache.store(out);
-      return out[names.velocity]!;
+      const { velocity, captured } = await model.velocityCapturing(z, t, guidance);
+      cache.store(captured);
+      return velocity;
     },
     (_z, step) => {
       input.onStep?.(step.index + 1, total);

@@ -1,7 +1,8 @@
 /**
  * The K/V cache of KV injection: the keys and values of the injected blocks at every inversion call,
- * stored as float16 (half the memory of float32; the values are activations of order 1-100, far
- * inside float16's range) and handed back as float32 graph inputs.
+ * in float16 (half the memory of float32; the values are activations of order 1-100, far inside
+ * float16's range). The graphs cast K/V to float16 on capture and back on injection (`kvDtype`), so
+ * the cache holds onnxruntime's float16 data (16-bit patterns) as returned and feeds it back as is.
  *
  * Which cached set a later call gets (method doc: "in reverse order of capture"): the set captured
  * at the same time. Sampling call 0 starts at the edit time, where the last inversion call (the
@@ -11,7 +12,6 @@
 import type { FluxConfig } from '../flux/config.ts';
 import { headDim } from '../flux/config.ts';
 import { type BlockSelection, names, type TokenGrid } from '../flux/transformer.ts';
-import { f16ToF32, f32ToF16 } from '../weights/dtype.ts';
 
 /** One K/V tensor's elements: heads x tokens x head dim (double blocks: image tokens; single: text + image). */
 function kvElements(config: FluxConfig, grid: TokenGrid, kind: 'double' | 'single'): number {
@@ -48,11 +48,11 @@ export function kvNames(blocks: BlockSelection): { input: string; output: string
   );
 }
 
-export type KvInputs = Record<string, Float32Array>;
+/** One call's K/V, float16 bit patterns keyed by injection input name (what the graphs take). */
+export type KvInputs = Readonly<Record<string, Uint16Array>>;
 
 export class KvCache {
-  private readonly sets: Map<string, Uint16Array>[] = [];
-  private decoded: { index: number; inputs: KvInputs } | null = null;
+  private readonly sets: KvInputs[] = [];
   private storedBytes = 0;
 
   constructor(private readonly blocks: BlockSelection) {}
@@ -66,30 +66,25 @@ export class KvCache {
   }
 
   /** Stores one call's captured outputs (keyed by capture output name), as call number `calls`. */
-  store(outputs: Record<string, Float32Array>): void {
-    const set = new Map<string, Uint16Array>();
+  store(outputs: Readonly<Record<string, Float32Array | Uint16Array>>): void {
+    const set: Record<string, Uint16Array> = {};
+    let bytes = 0;
     for (const { input, output } of kvNames(this.blocks)) {
       const value = outputs[output];
       if (!value) throw new Error(`K/V capture output '${output}' is missing`);
-      const half = f32ToF16(value);
-      set.set(input, half);
-      this.storedBytes += half.byteLength;
+      if (!(value instanceof Uint16Array)) throw new Error(`K/V capture output '${output}' is not float16`);
+      set[input] = value;
+      bytes += value.byteLength;
     }
     this.sets.push(set);
+    this.storedBytes += bytes;
   }
 
-  /**
-   * The injection inputs of cached call `index`, as float32. One set of float32 buffers serves
-   * every index (sampling visits 20 in turn): the result is valid until a call with another index.
-   */
+  /** The injection inputs of cached call `index`. */
   inputs(index: number): KvInputs {
-    if (this.decoded?.index === index) return this.decoded.inputs;
     const set = this.sets[index];
     if (!set) throw new RangeError(`no K/V captured for call ${index} (${this.sets.length} cached)`);
-    const inputs: KvInputs = this.decoded?.inputs ?? {};
-    for (const [name, half] of set) inputs[name] = f16ToF32(half, inputs[name]);
-    this.decoded = { index, inputs };
-    return inputs;
+    return set;
   }
 
   /** The set the optimisation injects: the last one captured. */

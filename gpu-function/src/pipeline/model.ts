@@ -44,12 +44,27 @@ export interface DragStepResult {
   features?: Float32Array;
 }
 
-type Feeds = Record<string, Float32Array>;
+/** Graph values: float32, or float16 bit patterns (the K/V cache). */
+type Values = Record<string, Float32Array | Uint16Array>;
 
-function dims(session: ort.InferenceSession, name: string): number[] {
+/** `data` as a tensor of graph input `name`, whose element type it must match. */
+function inputTensor(
+  session: ort.InferenceSession,
+  name: string,
+  data: Float32Array | Uint16Array,
+): ort.Tensor {
   const meta = session.inputMetadata.find((m) => m.name === name);
   if (!meta?.isTensor) throw new Error(`graph input '${name}' is missing`);
-  return meta.shape.map(Number);
+  const dims = meta.shape.map(Number);
+  if (meta.type === 'float32' && data instanceof Float32Array) return new ort.Tensor('float32', data, dims);
+  if (meta.type === 'float16' && data instanceof Uint16Array) return new ort.Tensor('float16', data, dims);
+  throw new Error(`graph input '${name}' is ${meta.type}; its feed is a ${data.constructor.name}`);
+}
+
+function float32(values: Values, name: string): Float32Array {
+  const data = values[name];
+  if (!(data instanceof Float32Array)) throw new Error(`graph output '${name}' is not a float32 result`);
+  return data;
 }
 
 export class EditModel {
@@ -57,7 +72,7 @@ export class EditModel {
   counter: CallCounter;
   private signal: AbortSignal | undefined;
   readonly notes: string[];
-  private readonly baseFeeds = new Map<string, Feeds>();
+  private readonly baseFeeds = new Map<string, Values>();
 
   private constructor(
     readonly config: FluxConfig,
@@ -133,20 +148,24 @@ export class EditModel {
 
   /** Planes [3, H, W] in [-1, 1] -> unpacked latent [C, H/8, W/8]. */
   async encode(planes: Float32Array): Promise<Float32Array> {
-    return (await this.run('vaeEncoder', 'vae', { [vaeNames.image]: planes }))[vaeNames.latent]!;
+    return float32(await this.run('vaeEncoder', 'vae', { [vaeNames.image]: planes }), vaeNames.latent);
   }
 
   async decode(latent: Float32Array): Promise<Float32Array> {
-    return (await this.run('vaeDecoder', 'vae', { [vaeNames.latent]: latent }))[vaeNames.image]!;
+    return float32(await this.run('vaeDecoder', 'vae', { [vaeNames.latent]: latent }), vaeNames.image);
   }
 
-  /** Velocity at (img, t), capturing the injected blocks' K/V (inversion). */
+  /** Velocity at (img, t), capturing the injected blocks' K/V in float16 (inversion). */
   async velocityCapturing(
     img: Float32Array,
     t: number,
     guidance: number,
-  ): Promise<Record<string, Float32Array>> {
-    return this.run('velocityCapture', 'velocity', { ...this.conditioning(t, guidance), [names.img]: img });
+  ): Promise<{ velocity: Float32Array; captured: Values }> {
+    const out = await this.run('velocityCapture', 'velocity', {
+      ...this.conditioning(t, guidance),
+      [names.img]: img,
+    });
+    return { velocity: float32(out, names.velocity), captured: out };
   }
 
   /** Velocity at (img, t) with the cached K/V injected. */
@@ -157,13 +176,13 @@ export class EditModel {
     kv: KvInputs,
   ): Promise<Float32Array> {
     const feeds = { ...this.conditioning(t, guidance), ...kv, [names.img]: img };
-    return (await this.run('velocityInject', 'velocity', feeds))[names.velocity]!;
+    return float32(await this.run('velocityInject', 'velocity', feeds), names.velocity);
   }
 
   /** The supervision features [C, h, w] of img (F0). */
   async features(img: Float32Array, t: number, guidance: number, kv: KvInputs): Promise<Float32Array> {
     const feeds = { ...this.conditioning(t, guidance), ...kv, [names.img]: img };
-    return (await this.run('features', 'features', feeds))[featureNames.features]!;
+    return float32(await this.run('features', 'features', feeds), featureNames.features);
   }
 
   /**
@@ -192,16 +211,15 @@ export class EditModel {
       ...(withFeatures ? [dragStepNames.features] : []),
     ];
     const out = await this.run('dragStep', 'drag_step', feeds, fetches);
-    const features = out[dragStepNames.features];
     return {
-      loss: out[dragStepNames.loss]![0]!,
-      gradient: out[dragStepNames.gradient]!,
-      ...(features ? { features } : {}),
+      loss: float32(out, dragStepNames.loss)[0]!,
+      gradient: float32(out, dragStepNames.gradient),
+      ...(withFeatures ? { features: float32(out, dragStepNames.features) } : {}),
     };
   }
 
   /** Feeds that depend on (t, guidance) only: the placeholder text, embeddings and RoPE tables. */
-  private conditioning(t: number, guidance: number): Feeds {
+  private conditioning(t: number, guidance: number): Values {
     const key = `${t}|${guidance}`;
     let feeds = this.baseFeeds.get(key);
     if (!feeds) {
@@ -226,22 +244,22 @@ export class EditModel {
   private async run(
     session: Session,
     kind: CallKind,
-    feeds: Feeds,
+    feeds: Values,
     fetches?: readonly string[],
-  ): Promise<Record<string, Float32Array>> {
+  ): Promise<Values> {
     if (kind !== 'vae' && this.signal?.aborted) throw new EditCanceled(this.counter.transformerCalls);
     const s = this.sessions[session];
     const inputs: Record<string, ort.Tensor> = {};
     for (const name of s.inputNames) {
       const data = feeds[name];
       if (!data) throw new Error(`no feed for graph input '${name}'`);
-      inputs[name] = new ort.Tensor('float32', data, dims(s, name));
+      inputs[name] = inputTensor(s, name, data);
     }
     const started = performance.now();
     const out = fetches ? await s.run(inputs, [...fetches]) : await s.run(inputs);
     this.counter.record(kind, (performance.now() - started) / 1000);
-    const results: Record<string, Float32Array> = {};
-    for (const [name, value] of Object.entries(out)) results[name] = value.data as Float32Array;
+    const results: Values = {};
+    for (const [name, value] of Object.entries(out)) results[name] = value.data as Float32Array | Uint16Array;
     return results;
   }
 }
@@ -264,6 +282,8 @@ function graphVariants(
     source: (spec: { name: string }) => weights(spec.name),
     stored,
   });
+  // The K/V cache is float16 (kv-cache.ts): every graph that captures or injects K/V takes it as is.
+  const kvDtype = 'float16';
   const vae = (which: 'encoder' | 'decoder'): GraphVariant => ({
     name: `vae_${which}`,
     build: (weights, stored) => {
@@ -285,11 +305,13 @@ function graphVariants(
     vaeDecoder: vae('decoder'),
     velocityCapture: {
       name: 'velocity_capture',
-      build: (w, s) => buildVelocityGraph(config, { grid, weights: bound(w, s), kvCapture: blocks.kv }),
+      build: (w, s) =>
+        buildVelocityGraph(config, { grid, weights: bound(w, s), kvCapture: blocks.kv, kvDtype }),
     },
     velocityInject: {
       name: 'velocity_inject',
-      build: (w, s) => buildVelocityGraph(config, { grid, weights: bound(w, s), kvOverride: blocks.kv }),
+      build: (w, s) =>
+        buildVelocityGraph(config, { grid, weights: bound(w, s), kvOverride: blocks.kv, kvDtype }),
     },
     features: {
       name: 'features',
@@ -298,6 +320,7 @@ function graphVariants(
           grid,
           weights: bound(w, s),
           kvOverride: blocks.kv,
+          kvDtype,
           taps: blocks.taps,
           mapSize,
         }),
@@ -310,6 +333,7 @@ function graphVariants(
           regions,
           weights: bound(w, s),
           kvOverride: blocks.kv,
+          kvDtype,
           taps: blocks.taps,
           mapSize,
         }),

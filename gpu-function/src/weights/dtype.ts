@@ -138,16 +138,11 @@ export function bf16ToF32(halves: Uint16Array): Float32Array {
   return new Float32Array(out.buffer);
 }
 
-/** f16 bits -> f32, into `into` when given (a new array otherwise). */
-export function f16ToF32(halves: Uint16Array, into?: Float32Array): Float32Array {
+export function f16ToF32(halves: Uint16Array): Float32Array {
   const table = (tables.f16ToF32 ??= tabulate(new Uint32Array(0x10000), f16BitsToF32Bits));
-  const result = into ?? new Float32Array(halves.length);
-  if (result.length !== halves.length) {
-    throw new RangeError(`f16ToF32: ${halves.length} values into ${result.length}`);
-  }
-  const out = new Uint32Array(result.buffer, result.byteOffset, result.length);
+  const out = new Uint32Array(halves.length);
   for (let i = 0; i < out.length; i++) out[i] = table[halves[i]!]!;
-  return result;
+  return new Float32Array(out.buffer);
 }
 
 /** f16 <-> bf16 widen to f32 exactly first, so each is a single correctly rounded step. */

@@ -55,24 +55,31 @@ describe('K/V cache', () => {
     expect(20 * perCall).toBe(3_711_959_040);
   });
 
-  it('stores float16 and hands back the time-matched set', () => {
+  it('keeps the captured float16 sets as they are and hands back the time-matched set', () => {
     const blocks = { double: [0], single: [] };
     const cache = new KvCache(blocks);
-    for (let call = 0; call < 4; call++) {
-      cache.store({
-        [names.kvOut('double', 0, 'k')]: Float32Array.from([call + 0.1, -2]),
-        [names.kvOut('double', 0, 'v')]: Float32Array.from([call, 65504]),
-      });
-    }
+    const k = names.kvOut('double', 0, 'k');
+    const v = names.kvOut('double', 0, 'v');
+    // float16 bit patterns as onnxruntime returns them: 0x3c00 = 1, 0x7bff = 65504.
+    const captured = [0, 1, 2, 3].map((call) => ({
+      [k]: Uint16Array.from([0x3c00 + call, 0xc000]),
+      [v]: Uint16Array.from([call, 0x7bff]),
+    }));
+    for (const set of captured) cache.store(set);
     expect(cache.calls).toBe(4);
     expect(cache.bytes).toBe(4 * 2 * 2 * 2);
     const inputs = cache.inputs(2);
-    expect(inputs[names.kvIn('double', 0, 'k')]![0]).toBeCloseTo(2.1, 2);
-    expect(inputs[names.kvIn('double', 0, 'v')]).toEqual(Float32Array.from([2, 65504]));
-    // Another index is decoded into the same float32 buffers (sampling visits every set in turn).
-    const other = cache.inputs(1);
-    expect(other[names.kvIn('double', 0, 'v')]).toBe(inputs[names.kvIn('double', 0, 'v')]);
-    expect(Array.from(other[names.kvIn('double', 0, 'v')]!)).toEqual([1, 65504]);
+    expect(Object.keys(inputs).sort()).toEqual([names.kvIn('double', 0, 'k'), names.kvIn('double', 0, 'v')]);
+    // No copy and no conversion: the graph's own float16 data goes back in.
+    expect(inputs[names.kvIn('double', 0, 'k')]).toBe(captured[2]![k]);
+    expect(Array.from(inputs[names.kvIn('double', 0, 'v')]!)).toEqual([2, 0x7bff]);
+    expect(() => cache.store({ [k]: Float32Array.from([1, 2]), [v]: Uint16Array.from([1, 2]) })).toThrow(
+      "K/V capture output 'kv_out.double.0.k' is not float16",
+    );
+    expect(() => cache.store({ [k]: Uint16Array.from([1, 2]) })).toThrow(
+      "K/V capture output 'kv_out.double.0.v' is missing",
+    );
+    expect([cache.calls, cache.bytes]).toEqual([4, 4 * 2 * 2 * 2]);
     // 3 inversion steps (4 calls): sampling call 0 (start) and 1 (first midpoint) -> last set; 3 -> set 1.
     expect([0, 1, 2, 3].map((call) => cache.samplingIndex(call))).toEqual([3, 3, 2, 1]);
     expect(cache.lastIndex()).toBe(3);
