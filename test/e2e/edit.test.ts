@@ -12,7 +12,17 @@ import type { EditMetrics } from '@dragflow/gpu-function/pipeline/metrics';
 import { PROGRESS_PHASES } from '@dragflow/shared/job';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blankScene, colourIn, disk, paint, type Rgb, requestFor, type Scene, shapeMask } from './scenes.ts';
+import {
+  blankScene,
+  colourIn,
+  disk,
+  paint,
+  type Rgb,
+  reportFigures,
+  requestFor,
+  type Scene,
+  shapeMask,
+} from './scenes.ts';
 
 const RED: Rgb = [220, 40, 40];
 const BLUE: Rgb = [40, 60, 220];
@@ -42,6 +52,10 @@ function output(result: EditResult): Scene {
  */
 function expectTransportToReachTarget(m: EditMetrics): void {
   const full = m.full_transform_losses;
+  reportFigures('transport', {
+    full_transform_loss_start: full[0]!.loss,
+    full_transform_loss_end: full.at(-1)!.loss,
+  });
   expect(full.map((f) => f.updates)).toEqual([0, 10, 20, 30, 40, 50]);
   expect(full.at(-1)!.loss).toBeLessThan(0.5 * full[0]!.loss);
   // Measured on the host from the drag step's features, it agrees with the graph's own loss where
@@ -70,6 +84,8 @@ describe('relocation', () => {
 
   it('carries the object to the target region', () => {
     const stats = colourIn(output(first), target, RED);
+    const distance = Math.hypot(stats.centroid[0] - 84, stats.centroid[1] - 60);
+    reportFigures('relocation', { object_share: stats.share, centroid_distance_px: distance });
     expect(stats.share).toBeGreaterThanOrEqual(0.8);
     expect(Math.hypot(stats.centroid[0] - 84, stats.centroid[1] - 60)).toBeLessThanOrEqual(2);
   });
@@ -83,6 +99,7 @@ describe('relocation', () => {
       outside++;
       for (let c = 0; c < 3; c++) if (rgb[p * 3 + c] !== scene.rgb[p * 3 + c]) changed++;
     }
+    reportFigures('relocation background', { pixels_outside_b: outside, channel_values_changed: changed });
     expect(outside).toBeGreaterThan(SIZE * SIZE * 0.5);
     expect(changed).toBe(0);
     // B holds the source and the target (less its rim: B's transform moves by the rounded
@@ -131,6 +148,12 @@ describe('two operations in one edit', () => {
     const result = await runEdit(request);
     const redStats = colourIn(output(result), disk(75.5, 35.5, 20), RED);
     const blueStats = colourIn(output(result), disk(83.5, 91.5, 20), BLUE);
+    reportFigures('two operations', {
+      red_share: redStats.share,
+      red_centroid_distance_px: Math.hypot(redStats.centroid[0] - 76, redStats.centroid[1] - 36),
+      blue_share: blueStats.share,
+      blue_centroid_distance_px: Math.hypot(blueStats.centroid[0] - 84, blueStats.centroid[1] - 92),
+    });
     expect(redStats.share).toBeGreaterThanOrEqual(0.7);
     expect(blueStats.share).toBeGreaterThanOrEqual(0.7);
     expect(Math.hypot(redStats.centroid[0] - 76, redStats.centroid[1] - 36)).toBeLessThanOrEqual(2);
@@ -205,6 +228,10 @@ describe('cancellation', () => {
     expect(error).toBeInstanceOf(EditCanceled);
     expect((error as EditCanceled).code).toBe('canceled');
     // 20 inversion calls, F0, 10 drag steps.
+    reportFigures('cancellation', {
+      calls_at_abort: callsAtAbort,
+      calls_after_abort: (error as EditCanceled).transformerCalls - callsAtAbort,
+    });
     expect(callsAtAbort).toBe(31);
     expect((error as EditCanceled).transformerCalls - callsAtAbort).toBeLessThanOrEqual(1);
     expect(events.at(-1)).toMatchObject({ phase: 'transport', step: 10, total: 50 });

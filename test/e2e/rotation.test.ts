@@ -10,7 +10,16 @@ import { join } from 'node:path';
 import { runEdit } from '@dragflow/gpu-function/pipeline/edit';
 import { ModelCache } from '@dragflow/gpu-function/pipeline/model-cache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bar, blankScene, colourIn, orientation, paint, type Rgb, requestFor } from './scenes.ts';
+import {
+  bar,
+  blankScene,
+  colourIn,
+  orientation,
+  paint,
+  type Rgb,
+  reportFigures,
+  requestFor,
+} from './scenes.ts';
 
 const RED: Rgb = [220, 40, 40];
 const SIZE = 128;
@@ -64,6 +73,7 @@ describe('rotation on the demo bundle', () => {
     'turns a bar by %d degrees within 3 degrees',
     async (degrees) => {
       const { angle, share } = await turn(degrees);
+      reportFigures(`rotation ${degrees}`, { measured_degrees: angle, bar_share: share });
       expect(Math.abs(angle - degrees)).toBeLessThanOrEqual(3);
       // Measured 0.72 (60) and 0.67 (-45): the bar is two latent cells thick and p, the warped mask > 0.5
       // at cell resolution, leaves its rim cells unsupervised (0.88 for a 96x24 bar at 256x256).

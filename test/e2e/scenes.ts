@@ -163,3 +163,9 @@ export function orientation(scene: Scene, region: Shape, colour: Rgb): number {
   }
   return (0.5 * Math.atan2(2 * xy, xx - yy) * 180) / Math.PI;
 }
+
+/** Prints a test's measured figures on one line, so a run shows the numbers its assertions bound. */
+export function reportFigures(label: string, figures: Record<string, number>): void {
+  const parts = Object.entries(figures).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(3)}`);
+  console.info(`figures ${label}: ${parts.join(' ')}`);
+}
