@@ -6,8 +6,6 @@ import type { Point } from '../formats/binary-mask.ts';
 
 export type Affine = readonly [number, number, number, number, number, number];
 
-export const IDENTITY: Affine = [1, 0, 0, 0, 1, 0];
-
 export function translation(dx: number, dy: number): Affine {
   return [1, 0, dx, 0, 1, dy];
 }
