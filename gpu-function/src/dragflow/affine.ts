@@ -2,7 +2,7 @@
  * 2x3 affine matrices in pixel coordinates: [a, b, c, d, e, f] maps (x, y) to
  * (a x + b y + c, d x + e y + f). They map SOURCE positions to TARGET positions; warps invert them.
  */
-import type { Point } from '../formats/binary-mask.ts';
+import type { Point } from '../image/binary-mask.ts';
 
 export type Affine = readonly [number, number, number, number, number, number];
 

@@ -3,7 +3,7 @@
  * final pixel composite that goes beyond the paper.
  */
 
-import type { BinaryMask } from '../formats/binary-mask.ts';
+import type { BinaryMask } from '../image/binary-mask.ts';
 import { distanceToSites } from './distance-transform.ts';
 
 /**

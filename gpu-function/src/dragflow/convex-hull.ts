@@ -1,5 +1,5 @@
 /** Convex hull of a point set by Andrew's monotone chain. */
-import type { Point } from '../formats/binary-mask.ts';
+import type { Point } from '../image/binary-mask.ts';
 
 function cross(o: Point, a: Point, b: Point): number {
   return (a.x - o.x) * (b.y - o.y) - (a.y - o.y) * (b.x - o.x);

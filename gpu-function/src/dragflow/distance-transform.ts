@@ -3,7 +3,7 @@
  * algorithm): for every pixel, the distance between its centre and the nearest centre of a pixel
  * whose mask value is `siteValue`. Infinity everywhere when there is no such pixel.
  */
-import type { BinaryMask } from '../formats/binary-mask.ts';
+import type { BinaryMask } from '../image/binary-mask.ts';
 
 export function distanceToSites(mask: BinaryMask, siteValue: 0 | 1): Float64Array {
   const { width, height } = mask;

@@ -4,7 +4,7 @@
  * grid_sample's pixel space; an image of width W spans x in [-0.5, W - 0.5]. The public request
  * uses CONTINUOUS coordinates (the image covers [0, W] x [0, H]); pointFromRequest converts.
  */
-import type { Point } from '../formats/binary-mask.ts';
+import type { Point } from '../image/binary-mask.ts';
 
 export interface Size {
   width: number;

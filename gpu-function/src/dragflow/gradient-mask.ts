@@ -4,7 +4,7 @@
  * of that union's pixel centres, filled; OR over operations. Outside B the latent is pinned to the
  * background branch, and the final composite keeps the original pixels.
  */
-import type { BinaryMask } from '../formats/binary-mask.ts';
+import type { BinaryMask } from '../image/binary-mask.ts';
 import type { Size } from './geometry.ts';
 import { fillRotatedRect, minAreaRect } from './min-area-rect.ts';
 import { operationTransform, type RegionOperation } from './operation.ts';

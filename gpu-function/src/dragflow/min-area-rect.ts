@@ -4,7 +4,7 @@
  * calipers visit every edge while the three other supporting vertices only move forward, so the
  * search is linear in the hull size.
  */
-import type { BinaryMask, Point } from '../formats/binary-mask.ts';
+import type { BinaryMask, Point } from '../image/binary-mask.ts';
 import { convexHull } from './convex-hull.ts';
 import { createMask } from './region.ts';
 

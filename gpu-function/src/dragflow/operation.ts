@@ -14,7 +14,7 @@
  */
 import type { OperationKind } from '@dragflow/shared/edit-request';
 import type { Path } from '@dragflow/shared/errors';
-import type { BinaryMask, Point } from '../formats/binary-mask.ts';
+import type { BinaryMask, Point } from '../image/binary-mask.ts';
 import { InputError } from '../image/input-error.ts';
 import { type Affine, about, rotation, translation, uniformScaling, wrapDegrees } from './affine.ts';
 import { rescalePoint, type Size } from './geometry.ts';

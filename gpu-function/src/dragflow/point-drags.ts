@@ -3,7 +3,7 @@
  *
  * Rule:
  * 1. Every handle must lie in the editable mask; handles are grouped by the 8-connected region
- *    of the mask under them (formats/binary-mask.ts connectedRegions). Regions without handles
+ *    of the mask under them (image/binary-mask.ts connectedRegions). Regions without handles
  *    are left alone.
  * 2. Each region with handles becomes one operation whose source is the whole region.
  * 3. With two or more handles, the least-squares rigid motion (rotation + translation, 2-D
@@ -13,8 +13,8 @@
  * 4. Otherwise it is a relocation to centroid + mean(target - handle).
  */
 
-import type { BinaryMask, Point } from '../formats/binary-mask.ts';
-import { connectedRegions, regionMask } from '../formats/binary-mask.ts';
+import type { BinaryMask, Point } from '../image/binary-mask.ts';
+import { connectedRegions, regionMask } from '../image/binary-mask.ts';
 import { InputError } from '../image/input-error.ts';
 import { type Affine, applyAffine } from './affine.ts';
 import { isOnImage } from './geometry.ts';

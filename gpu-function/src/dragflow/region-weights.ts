@@ -4,7 +4,7 @@
  * of the image, w_i = clamp(1 + 0.5 / (S_i + 0.1), 1, 5) (METHOD.regionWeight), gamma_i = w_i / sum w.
  */
 import { METHOD } from '@dragflow/shared/presets';
-import type { BinaryMask } from '../formats/binary-mask.ts';
+import type { BinaryMask } from '../image/binary-mask.ts';
 import { maskArea } from './region.ts';
 
 export function regionWeight(areaFraction: number): number {

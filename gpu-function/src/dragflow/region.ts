@@ -1,10 +1,10 @@
 /**
- * Binary masks (formats/binary-mask.ts: one byte per pixel, 1 = inside) and the region facts the
+ * Binary masks (image/binary-mask.ts: one byte per pixel, 1 = inside) and the region facts the
  * method needs beyond connected regions: area, centroid, union, the pixel-centre points whose
  * convex hull bounds a region, and the method's resize rule.
  */
 import { METHOD } from '@dragflow/shared/presets';
-import type { BinaryMask, Point } from '../formats/binary-mask.ts';
+import type { BinaryMask, Point } from '../image/binary-mask.ts';
 import type { Size } from './geometry.ts';
 import { createPlanes, type Planes, resizeBilinear } from './resample.ts';
 

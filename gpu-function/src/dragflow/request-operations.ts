@@ -10,7 +10,7 @@
 import type { EditRequest } from '@dragflow/shared/edit-request';
 import type { Path } from '@dragflow/shared/errors';
 import type { ImageRef } from '@dragflow/shared/image-ref';
-import type { BinaryMask } from '../formats/binary-mask.ts';
+import type { BinaryMask } from '../image/binary-mask.ts';
 import { workingSize } from '../image/decode.ts';
 import { InputError } from '../image/input-error.ts';
 import { decodeMask, polygonMask } from '../image/mask.ts';

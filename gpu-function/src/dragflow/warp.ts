@@ -7,7 +7,7 @@
  * mask B then covers.
  */
 import { METHOD } from '@dragflow/shared/presets';
-import type { BinaryMask } from '../formats/binary-mask.ts';
+import type { BinaryMask } from '../image/binary-mask.ts';
 import { type Affine, applyAffine, invertAffine } from './affine.ts';
 import { maskToPlanes, thresholdPlanes } from './region.ts';
 import { type Planes, resample } from './resample.ts';

@@ -6,7 +6,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BinaryMask, Point } from './binary-mask.ts';
+import type { BinaryMask, Point } from '../image/binary-mask.ts';
 import { SampleFormatError } from './errors.ts';
 import { isNumpyArray, PICKLE_LIMITS, PickleTuple, type PickleValue, pickle, unpickle } from './pickle.ts';
 import { type EncodedImage, readPngImage, readSampleFile, SAMPLE_FILE_LIMITS } from './sample-files.ts';

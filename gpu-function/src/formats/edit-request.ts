@@ -5,7 +5,7 @@
  */
 import type { EditRequest, RegionOperation as RequestOperation } from '@dragflow/shared/edit-request';
 import type { ImageRef } from '@dragflow/shared/image-ref';
-import type { Point } from './binary-mask.ts';
+import type { Point } from '../image/binary-mask.ts';
 import type { DragBenchSample } from './dragbench.ts';
 import type { RedBenchSample } from './redbench.ts';
 import { encodePngMask } from './sample-files.ts';

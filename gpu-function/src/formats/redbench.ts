@@ -14,7 +14,7 @@ import {
   type Point,
   type RegionLabels,
   regionMask,
-} from './binary-mask.ts';
+} from '../image/binary-mask.ts';
 import { SampleFormatError } from './errors.ts';
 import {
   type EncodedImage,

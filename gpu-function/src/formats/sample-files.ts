@@ -2,7 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import sharp, { type OutputInfo } from 'sharp';
-import type { BinaryMask } from './binary-mask.ts';
+import type { BinaryMask } from '../image/binary-mask.ts';
 import { SampleFormatError } from './errors.ts';
 
 export const SAMPLE_FILE_LIMITS = {

@@ -18,7 +18,7 @@ import type { Path } from '@dragflow/shared/errors';
 import sharp, { type OutputInfo } from 'sharp';
 import type { Size } from '../dragflow/geometry.ts';
 import { createMask } from '../dragflow/region.ts';
-import type { BinaryMask, Point } from '../formats/binary-mask.ts';
+import type { BinaryMask, Point } from './binary-mask.ts';
 import { InputError } from './input-error.ts';
 
 export async function decodeMask(input: Uint8Array, image: Size, path: Path): Promise<BinaryMask> {

@@ -17,7 +17,7 @@ import { dragSchedule } from '../dragflow/drag-schedule.ts';
 import { resizeMask } from '../dragflow/region.ts';
 import type { LoadImageBytes } from '../dragflow/request-operations.ts';
 import { editTimesteps } from '../dragflow/schedule.ts';
-import type { BinaryMask } from '../formats/binary-mask.ts';
+import type { BinaryMask } from '../image/binary-mask.ts';
 import { encodeImage, type OutputFormat } from '../image/encode.ts';
 import { bundleFeatureDivisor, type FeatureDivisor } from './feature-divisor.ts';
 import { invert } from './invert.ts';

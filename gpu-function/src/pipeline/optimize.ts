@@ -22,7 +22,7 @@ import { maskToPlanes, thresholdPlanes } from '../dragflow/region.ts';
 import { regionWeights } from '../dragflow/region-weights.ts';
 import { type Planes, resampleInto, resizeBilinear } from '../dragflow/resample.ts';
 import { warpPlanes } from '../dragflow/warp.ts';
-import type { BinaryMask } from '../formats/binary-mask.ts';
+import type { BinaryMask } from '../image/binary-mask.ts';
 import type { KvInputs } from './kv-cache.ts';
 import type { EditModel } from './model.ts';
 

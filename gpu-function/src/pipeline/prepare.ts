@@ -12,7 +12,7 @@ import type { Size } from '../dragflow/geometry.ts';
 import { gradientMask } from '../dragflow/gradient-mask.ts';
 import type { RegionOperation } from '../dragflow/operation.ts';
 import { type LoadImageBytes, requestOperations } from '../dragflow/request-operations.ts';
-import type { BinaryMask } from '../formats/binary-mask.ts';
+import type { BinaryMask } from '../image/binary-mask.ts';
 import { cropRgb, type DecodedImage, decodeImage, workingSize } from '../image/decode.ts';
 import { asRejection, EditRejected, rejection } from './errors.ts';
 

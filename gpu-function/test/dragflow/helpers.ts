@@ -1,5 +1,5 @@
 import { createMask } from '../../src/dragflow/region.ts';
-import type { BinaryMask } from '../../src/formats/binary-mask.ts';
+import type { BinaryMask } from '../../src/image/binary-mask.ts';
 
 /** A mask with the axis-aligned block of pixels x0..x1, y0..y1 (inclusive) set. */
 export function blockMask(

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fillRotatedRect, minAreaRect } from '../../src/dragflow/min-area-rect.ts';
-import type { Point } from '../../src/formats/binary-mask.ts';
+import type { Point } from '../../src/image/binary-mask.ts';
 import { pixelsOf } from './helpers.ts';
 
 describe('minAreaRect', () => {

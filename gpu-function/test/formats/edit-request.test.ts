@@ -1,10 +1,10 @@
 import { checkAgainstImage, parseEditRequest } from '@dragflow/shared/edit-request';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import type { BinaryMask } from '../../src/formats/binary-mask.ts';
 import type { DragBenchSample } from '../../src/formats/dragbench.ts';
 import { dragBenchToEditRequest, redBenchToEditRequest } from '../../src/formats/edit-request.ts';
 import type { RedBenchSample } from '../../src/formats/redbench.ts';
+import type { BinaryMask } from '../../src/image/binary-mask.ts';
 import { gradientPng, rectMask } from './fixtures.ts';
 
 const SIZE = { width: 80, height: 64 };

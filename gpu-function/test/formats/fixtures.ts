@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import sharp from 'sharp';
 import { afterEach } from 'vitest';
-import type { BinaryMask } from '../../src/formats/binary-mask.ts';
 import { SampleFormatError } from '../../src/formats/errors.ts';
 import type { EncodedImage } from '../../src/formats/sample-files.ts';
+import type { BinaryMask } from '../../src/image/binary-mask.ts';
 
 const folders: string[] = [];
 

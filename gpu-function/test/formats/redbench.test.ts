@@ -1,7 +1,6 @@
 import { readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { BinaryMask } from '../../src/formats/binary-mask.ts';
 import type { SampleFormatError } from '../../src/formats/errors.ts';
 import {
   REDBENCH_FILES,
@@ -9,6 +8,7 @@ import {
   readRedBenchSample,
   writeRedBenchSample,
 } from '../../src/formats/redbench.ts';
+import type { BinaryMask } from '../../src/image/binary-mask.ts';
 import { expectSampleError, gradientPng, greyPng, rectMask, tempFolder } from './fixtures.ts';
 
 const WIDTH = 40;
