@@ -332,37 +332,32 @@ export function regionMaskPath(index: number): Path {
   return ['operations', index, 'source', 'mask'];
 }
 
-function imageSizeErrors(size: ImageSize, limits: Limits): ContractError[] {
+/**
+ * The image-size limit an image of `size` breaks, if any. Shared by the request check and by the
+ * GPU function's decoder, so both answer the same image with the same code and message.
+ */
+export function imageSizeError(
+  size: ImageSize,
+  limits: Partial<Limits> = {},
+  path: Path = ['image'],
+): ContractError | undefined {
+  const { minImageSide, maxImageSide, maxImagePixels } = resolveLimits(limits);
   const { width, height } = size;
   const dims = `${width}x${height}`;
-  if (Math.min(width, height) < limits.minImageSide) {
-    return [
-      contractError(
-        'image_too_small',
-        ['image'],
-        `is ${dims}; each side must be at least ${limits.minImageSide}`,
-      ),
-    ];
+  if (Math.min(width, height) < minImageSide) {
+    return contractError('image_too_small', path, `is ${dims}; each side must be at least ${minImageSide}`);
   }
-  if (Math.max(width, height) > limits.maxImageSide) {
-    return [
-      contractError(
-        'image_too_large',
-        ['image'],
-        `is ${dims}; each side must be at most ${limits.maxImageSide}`,
-      ),
-    ];
+  if (Math.max(width, height) > maxImageSide) {
+    return contractError('image_too_large', path, `is ${dims}; each side must be at most ${maxImageSide}`);
   }
-  if (width * height > limits.maxImagePixels) {
-    return [
-      contractError(
-        'image_too_large',
-        ['image'],
-        `is ${dims} = ${width * height} pixels; the limit is ${limits.maxImagePixels}`,
-      ),
-    ];
+  if (width * height > maxImagePixels) {
+    return contractError(
+      'image_too_large',
+      path,
+      `is ${dims} = ${width * height} pixels; the limit is ${maxImagePixels}`,
+    );
   }
-  return [];
+  return undefined;
 }
 
 /** Every point of a request with its path. */
@@ -399,7 +394,8 @@ export function checkAgainstImage(
   size: ImageSize,
   limits: Partial<Limits> = {},
 ): ValidationResult<EditRequest> {
-  const errors = imageSizeErrors(size, resolveLimits(limits));
+  const sizeError = imageSizeError(size, limits);
+  const errors = sizeError ? [sizeError] : [];
   for (const [path, point] of requestPoints(request)) {
     if (!isInsideImage(point, size)) {
       errors.push(

@@ -4,15 +4,15 @@
  * convention for cut-outs), converted to 8-bit sRGB (embedded ICC profiles applied).
  *
  * Size rules, with the contract's limits (shared/src/limits.ts; defaults: sides 64..2048 px,
- * at most 2048 x 1024 pixels), checked on the header before any pixel is decoded:
- * - a side above maxImageSide or more than maxImagePixels pixels: image_too_large;
- * - a side below minImageSide: image_too_small.
+ * at most 2048 x 1024 pixels), checked on the header before any pixel is decoded by the
+ * contract's own check (imageSizeError), so a size is refused here exactly as in a request.
  * The model works on the WORKING image: the top-left crop whose sides are floored to a multiple
  * of 16 (VAE /8 and 2x2 packing). Cropping rather than resizing keeps every pixel and every
  * request coordinate exactly as given; the few dropped columns and rows (at most 15) are
  * background the final composite (dragflow/composite.ts) puts back, so the output has the
  * input's size.
  */
+import { imageSizeError } from '@dragflow/shared/edit-request';
 import type { Path } from '@dragflow/shared/errors';
 import { type Limits, resolveLimits } from '@dragflow/shared/limits';
 import { METHOD } from '@dragflow/shared/presets';
@@ -50,7 +50,7 @@ export async function decodeImage(
   limits: Partial<Limits> = {},
   path: Path = ['image'],
 ): Promise<DecodedImage> {
-  const { maxImageSide, minImageSide, maxImagePixels } = resolveLimits(limits);
+  const { maxImagePixels } = resolveLimits(limits);
   let metadata: Metadata;
   try {
     metadata = await sharp(input).metadata();
@@ -62,20 +62,8 @@ export async function decodeImage(
     );
   }
   const { width, height } = metadata.autoOrient;
-  const dims = `${width}x${height}`;
-  if (Math.max(width, height) > maxImageSide) {
-    throw new InputError('image_too_large', path, `is ${dims}; each side must be at most ${maxImageSide}`);
-  }
-  if (width * height > maxImagePixels) {
-    throw new InputError(
-      'image_too_large',
-      path,
-      `is ${dims} = ${width * height} pixels; the limit is ${maxImagePixels}`,
-    );
-  }
-  if (Math.min(width, height) < minImageSide) {
-    throw new InputError('image_too_small', path, `is ${dims}; each side must be at least ${minImageSide}`);
-  }
+  const sizeError = imageSizeError({ width, height }, limits, path);
+  if (sizeError) throw new InputError(sizeError);
   try {
     const { data, info } = await sharp(input, { limitInputPixels: maxImagePixels, autoOrient: true })
       .flatten({ background: { r: 255, g: 255, b: 255 } })
@@ -85,7 +73,7 @@ export async function decodeImage(
       .toBuffer({ resolveWithObject: true });
     if (info.channels !== 3 || info.width !== width || info.height !== height) {
       throw new Error(
-        `decoder returned ${info.width}x${info.height}x${info.channels}, header said ${dims}x3`,
+        `decoder returned ${info.width}x${info.height}x${info.channels}, header said ${width}x${height}x3`,
       );
     }
     return { width, height, rgb: new Uint8Array(data.buffer, data.byteOffset, data.length) };

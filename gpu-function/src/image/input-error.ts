@@ -8,8 +8,11 @@ import { type ContractError, contractError, type ErrorCode, type Path } from '@d
 export class InputError extends Error {
   readonly error: ContractError;
 
-  constructor(code: ErrorCode, path: Path, reason: string) {
-    const error = contractError(code, path, reason);
+  /** From a code, the path and the reason; or from an error the shared contract already built. */
+  constructor(code: ErrorCode, path: Path, reason: string);
+  constructor(error: ContractError);
+  constructor(codeOrError: ErrorCode | ContractError, path: Path = [], reason = '') {
+    const error = typeof codeOrError === 'string' ? contractError(codeOrError, path, reason) : codeOrError;
     super(error.message);
     this.name = 'InputError';
     this.error = error;
