@@ -3,15 +3,12 @@
  * no generative prior: content moves, the vacated area is not repainted, so only the target side is
  * measured. Each number below is an acceptance criterion of the pipeline issue.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { type EditResult, type ProgressEvent, runEdit } from '@dragflow/gpu-function/pipeline/edit';
 import { EditCanceled } from '@dragflow/gpu-function/pipeline/errors';
 import type { EditMetrics } from '@dragflow/gpu-function/pipeline/metrics';
 import { PROGRESS_PHASES } from '@dragflow/shared/job';
 import sharp from 'sharp';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   blankScene,
   colourIn,
@@ -22,25 +19,14 @@ import {
   requestFor,
   type Scene,
   shapeMask,
+  useTemporaryCache,
 } from './scenes.ts';
 
 const RED: Rgb = [220, 40, 40];
 const BLUE: Rgb = [40, 60, 220];
 const SIZE = 128;
 
-let cache: string;
-const previousCache = process.env.DRAGFLOW_CACHE;
-
-beforeAll(async () => {
-  cache = await mkdtemp(join(tmpdir(), 'pipeline-e2e-'));
-  process.env.DRAGFLOW_CACHE = cache;
-});
-
-afterAll(async () => {
-  if (previousCache === undefined) delete process.env.DRAGFLOW_CACHE;
-  else process.env.DRAGFLOW_CACHE = previousCache;
-  await rm(cache, { recursive: true, force: true });
-});
+useTemporaryCache('pipeline-e2e-');
 
 function output(result: EditResult): Scene {
   return { width: result.width, height: result.height, rgb: result.rgb };

@@ -4,9 +4,6 @@
  * source is not repainted (no generative prior), so the angle is measured on the target side only,
  * leaving the source out. 128x128 keeps each edit to a few seconds.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runEdit } from '@dragflow/gpu-function/pipeline/edit';
 import { ModelCache } from '@dragflow/gpu-function/pipeline/model-cache';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,6 +16,7 @@ import {
   type Rgb,
   reportFigures,
   requestFor,
+  useTemporaryCache,
 } from './scenes.ts';
 
 const RED: Rgb = [220, 40, 40];
@@ -27,21 +25,15 @@ const ANCHOR = { x: 63.5, y: 79.5 };
 const RADIUS = 44;
 /** Bar 64x16 (8 x 2 latent cells), centred RADIUS px above the anchor, horizontal. */
 const source = bar(ANCHOR.x, ANCHOR.y - RADIUS, 64, 16, 0);
-let cache: string;
 let models: ModelCache;
-const previousCache = process.env.DRAGFLOW_CACHE;
+useTemporaryCache('pipeline-rotation-');
 
-beforeAll(async () => {
-  cache = await mkdtemp(join(tmpdir(), 'pipeline-rotation-'));
-  process.env.DRAGFLOW_CACHE = cache;
+beforeAll(() => {
   models = new ModelCache();
 });
 
 afterAll(async () => {
   await models.release();
-  if (previousCache === undefined) delete process.env.DRAGFLOW_CACHE;
-  else process.env.DRAGFLOW_CACHE = previousCache;
-  await rm(cache, { recursive: true, force: true });
 });
 
 /** Turns the bar by `degrees` (clockwise on screen) and measures its orientation and colour share. */

@@ -7,28 +7,22 @@
  * The centroid sits on a feature-cell centre: the operation rounds it to the feature grid (the paper's
  * rule for b), and the factor is measured from the rounded point.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { runEdit } from '@dragflow/gpu-function/pipeline/edit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bar, blankScene, colourIn, paint, type Rgb, reportFigures, requestFor } from './scenes.ts';
+import { describe, expect, it } from 'vitest';
+import {
+  bar,
+  blankScene,
+  colourIn,
+  paint,
+  type Rgb,
+  reportFigures,
+  requestFor,
+  useTemporaryCache,
+} from './scenes.ts';
 
 const RED: Rgb = [220, 40, 40];
 const SIZE = 256;
-let cache: string;
-const previousCache = process.env.DRAGFLOW_CACHE;
-
-beforeAll(async () => {
-  cache = await mkdtemp(join(tmpdir(), 'pipeline-scale-'));
-  process.env.DRAGFLOW_CACHE = cache;
-});
-
-afterAll(async () => {
-  if (previousCache === undefined) delete process.env.DRAGFLOW_CACHE;
-  else process.env.DRAGFLOW_CACHE = previousCache;
-  await rm(cache, { recursive: true, force: true });
-});
+useTemporaryCache('pipeline-scale-');
 
 describe('scale on the demo bundle', () => {
   it('grows a square by 1.5 about its corner (linear factor within 10%, area ratio 1.8 to 2.25)', async () => {

@@ -5,8 +5,12 @@
  * Shapes are placed so that their centroids fall on centres of the demo bundle's 8-px feature
  * cells; then a move by whole cells is an exact warp of the start features.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { EditRequest, RegionOperation } from '@dragflow/shared/edit-request';
 import sharp from 'sharp';
+import { afterAll, beforeAll } from 'vitest';
 
 export type Rgb = readonly [number, number, number];
 export const BACKGROUND: Rgb = [90, 110, 90];
@@ -168,4 +172,22 @@ export function orientation(scene: Scene, region: Shape, colour: Rgb): number {
 export function reportFigures(label: string, figures: Record<string, number>): void {
   const parts = Object.entries(figures).map(([k, v]) => `${k}=${Number.isInteger(v) ? v : v.toFixed(3)}`);
   console.info(`figures ${label}: ${parts.join(' ')}`);
+}
+
+/**
+ * Points DRAGFLOW_CACHE at a fresh folder for the calling test file (the demo bundle and runtime
+ * graphs are built there), and restores it and removes the folder afterwards.
+ */
+export function useTemporaryCache(prefix: string): void {
+  const previous = process.env.DRAGFLOW_CACHE;
+  let cache: string;
+  beforeAll(async () => {
+    cache = await mkdtemp(join(tmpdir(), prefix));
+    process.env.DRAGFLOW_CACHE = cache;
+  });
+  afterAll(async () => {
+    if (previous === undefined) delete process.env.DRAGFLOW_CACHE;
+    else process.env.DRAGFLOW_CACHE = previous;
+    await rm(cache, { recursive: true, force: true });
+  });
 }
