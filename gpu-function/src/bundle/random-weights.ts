@@ -1,3 +1,4 @@
+import { mulberry32 } from '../seeded-random.ts';
 import { convertBytes, type FloatDtype } from '../weights/dtype.ts';
 
 /** Elements generated per chunk: bounded memory whatever the tensor size. */
@@ -11,16 +12,6 @@ function tensorStreamSeed(seed: number, name: string): number {
   let h = 0x811c9dc5 ^ seed;
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
   return h >>> 0;
-}
-
-/** mulberry32: tiny, fast and good enough for test weights; yields uniforms in [-1, 1). */
-function uniformStream(state: number): () => number {
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 31 - 1;
-  };
 }
 
 /**
@@ -46,12 +37,12 @@ export function* randomParameter(
   shape: readonly number[],
   dtype: FloatDtype,
 ): Generator<Uint8Array> {
-  const next = uniformStream(tensorStreamSeed(seed, name));
+  const uniform = mulberry32(tensorStreamSeed(seed, name));
   const { offset, spread } = initRule(name, shape);
   let left = shape.reduce((a, b) => a * b, 1);
   while (left > 0) {
     const values = new Float32Array(Math.min(left, CHUNK_ELEMENTS));
-    for (let i = 0; i < values.length; i++) values[i] = offset + spread * next();
+    for (let i = 0; i < values.length; i++) values[i] = offset + spread * (2 * uniform() - 1);
     left -= values.length;
     yield convertBytes(new Uint8Array(values.buffer), 'F32', dtype, 'random', name);
   }

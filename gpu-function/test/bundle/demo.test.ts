@@ -15,6 +15,7 @@ import { dctMatrix, patchBasis } from '../../src/bundle/demo-vae.ts';
 import { type LoadedBundle, loadBundle } from '../../src/bundle/load.ts';
 import { transformerFeeds } from '../../src/flux/feeds.ts';
 import { imagePositionIds, textPositionIds } from '../../src/flux/rope.ts';
+import { mulberry32 } from '../../src/seeded-random.ts';
 
 let root: string;
 let dir: string;
@@ -43,16 +44,9 @@ async function run(graph: string, feeds: Record<string, { data: Float32Array; di
   return session.run(tensors);
 }
 
-/** mulberry32 uniforms in [0, 1): test inputs that are the same on every run. */
+/** Seeded uniforms in [0, 1): test inputs that are the same on every run. */
 function uniforms(count: number, seed: number): Float32Array {
-  const out = new Float32Array(count);
-  for (let i = 0; i < count; i++) {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    out[i] = ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  }
-  return out;
+  return Float32Array.from({ length: count }, mulberry32(seed));
 }
 
 describe('demo bundle cache', () => {

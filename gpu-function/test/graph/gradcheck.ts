@@ -5,18 +5,10 @@
 import { appendGradients, type GradientOptions } from '../../src/graph/autodiff.ts';
 import { Graph, type Tensor } from '../../src/graph/graph.ts';
 import { createSession, type Feeds } from '../../src/graph/session.ts';
+import { mulberry32 } from '../../src/seeded-random.ts';
 
-/** mulberry32: a tiny seeded PRNG, so every check is reproducible. */
-export function prng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded, so every check is reproducible. */
+export const prng = mulberry32;
 
 export type FloatType = 'float32' | 'float64';
 
