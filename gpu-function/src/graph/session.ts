@@ -2,6 +2,7 @@
 import ort from 'onnxruntime-node';
 import type { TensorData } from './dtype.ts';
 import type { Graph } from './graph.ts';
+import { fromOrtTensor, toOrtTensor } from './ort-data.ts';
 import { toModelBytes } from './serialize.ts';
 
 export type Feeds = Record<string, TensorData>;
@@ -28,12 +29,12 @@ export async function createSession(
       if (!t) throw new Error(`createSession: '${name}' is not an input of graph '${graph.name}'`);
       if (t.dtype === 'bfloat16')
         throw new Error(`createSession: input '${name}': onnxruntime-node has no bfloat16 tensors`);
-      ortFeeds[name] = new ort.Tensor(t.dtype, data as ort.Tensor.DataType, [...t.shape]);
+      ortFeeds[name] = toOrtTensor(t.dtype, data, t.shape);
     }
     const out = await session.run(ortFeeds);
     const results: Results = {};
     for (const [name, value] of Object.entries(out)) {
-      results[name] = { data: value.data as TensorData, dims: value.dims };
+      results[name] = { data: fromOrtTensor(value), dims: value.dims };
     }
     return results;
   };

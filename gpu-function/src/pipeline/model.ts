@@ -20,6 +20,7 @@ import { transformerFeeds } from '../flux/feeds.ts';
 import { imagePositionIds, textPositionIds } from '../flux/rope.ts';
 import { buildVelocityGraph, names, type TokenGrid } from '../flux/transformer.ts';
 import { buildDecoderGraph, buildEncoderGraph, vaeNames } from '../flux/vae.ts';
+import { fromOrtTensor, toOrtTensor } from '../graph/ort-data.ts';
 import { EditCanceled } from './errors.ts';
 import type { KvInputs } from './kv-cache.ts';
 import { CallCounter, type CallKind } from './metrics.ts';
@@ -57,7 +58,7 @@ function inputTensor(
   if (!meta?.isTensor) throw new Error(`graph input '${name}' is missing`);
   const dims = meta.shape.map(Number);
   if (meta.type === 'float32' && data instanceof Float32Array) return new ort.Tensor('float32', data, dims);
-  if (meta.type === 'float16' && data instanceof Uint16Array) return new ort.Tensor('float16', data, dims);
+  if (meta.type === 'float16' && data instanceof Uint16Array) return toOrtTensor('float16', data, dims);
   throw new Error(`graph input '${name}' is ${meta.type}; its feed is a ${data.constructor.name}`);
 }
 
@@ -259,7 +260,8 @@ export class EditModel {
     const out = fetches ? await s.run(inputs, [...fetches]) : await s.run(inputs);
     this.counter.record(kind, (performance.now() - started) / 1000);
     const results: Values = {};
-    for (const [name, value] of Object.entries(out)) results[name] = value.data as Float32Array | Uint16Array;
+    for (const [name, value] of Object.entries(out))
+      results[name] = fromOrtTensor(value) as Float32Array | Uint16Array;
     return results;
   }
 }

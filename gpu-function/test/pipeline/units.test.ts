@@ -1,18 +1,25 @@
 /** The pipeline's own pieces: latent layouts, the K/V cache, block mapping, drag targets, the model cache. */
 import { PRESETS } from '@dragflow/shared/presets';
+import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { packedLatentMask } from '../../src/dragflow/composite.ts';
 import { operationTransform, type RegionOperation } from '../../src/dragflow/operation.ts';
 import { maskToPlanes, resizeMask } from '../../src/dragflow/region.ts';
 import { warpPlanes } from '../../src/dragflow/warp.ts';
+import { fluxCheckpointKeys } from '../../src/flux/checkpoint-keys.ts';
 import { fluxConfigs } from '../../src/flux/config.ts';
-import { DRAGFLOW_KV_BLOCKS, names } from '../../src/flux/transformer.ts';
-import { KvCache, kvBytesPerCall, kvBytesPerEdit } from '../../src/pipeline/kv-cache.ts';
+import { transformerFeeds } from '../../src/flux/feeds.ts';
+import { imagePositionIds, textPositionIds } from '../../src/flux/rope.ts';
+import { buildVelocityGraph, DRAGFLOW_KV_BLOCKS, names } from '../../src/flux/transformer.ts';
+import { fromOrtTensor } from '../../src/graph/ort-data.ts';
+import { createSession } from '../../src/graph/session.ts';
+import { KvCache, kvBytesPerCall, kvBytesPerEdit, kvNames } from '../../src/pipeline/kv-cache.ts';
 import { packLatent, planesToRgb, rgbToPlanes, unpackLatent } from '../../src/pipeline/latent.ts';
 import type { EditModel } from '../../src/pipeline/model.ts';
 import { modelBlocks } from '../../src/pipeline/model-blocks.ts';
 import { ModelCache } from '../../src/pipeline/model-cache.ts';
 import { dragTargets } from '../../src/pipeline/optimize.ts';
+import { randomArray, randomSource, randomWeights } from '../flux/reference-flux.ts';
 
 describe('latent layouts', () => {
   it('packs 2x2 cells as (c ph pw), the layout of packedLatentMask, and unpacks back', () => {
@@ -84,6 +91,65 @@ describe('K/V cache', () => {
     expect([0, 1, 2, 3].map((call) => cache.samplingIndex(call))).toEqual([3, 3, 2, 1]);
     expect(cache.lastIndex()).toBe(3);
     expect(() => cache.inputs(4)).toThrow(RangeError);
+  });
+
+  it('holds the same bits whether onnxruntime returned float16 as Uint16Array (Node 20) or Float16Array (Node 24)', async () => {
+    const Float16 = (globalThis as { Float16Array?: new (buffer: ArrayBuffer) => ArrayBufferView })
+      .Float16Array;
+    expect(Float16).toBeDefined(); // the project runs on Node 24, where onnxruntime returns Float16Array
+    const blocks = { double: [0], single: [0] };
+    const grid = { batch: 1, height: 2, width: 2, textTokens: 2 };
+    const config = fluxConfigs.tiny;
+    const weights = randomWeights(fluxCheckpointKeys(config), 3);
+    const options = { grid, weights: { source: (spec: { name: string }) => weights.get(spec.name) } };
+    const capture = await createSession(
+      buildVelocityGraph(config, { ...options, kvCapture: blocks, kvDtype: 'float16' }),
+    );
+    const inject = await createSession(
+      buildVelocityGraph(config, { ...options, kvOverride: blocks, kvDtype: 'float16' }),
+    );
+    const random = randomSource(5);
+    const feeds = transformerFeeds(config, grid, {
+      img: randomArray(random, 4 * config.inChannels),
+      imgIds: imagePositionIds(2, 2),
+      txt: randomArray(random, 2 * config.contextInDim),
+      txtIds: textPositionIds(2),
+      timesteps: [0.4],
+      y: randomArray(random, config.vecInDim),
+      guidance: [3.5],
+    });
+    const captured = await capture(feeds);
+    const outputs = kvNames(blocks).map(({ output }) => output);
+    // The same captured bits, in the two shapes onnxruntime-node hands them back in, through the boundary.
+    const asNode20: Record<string, Uint16Array> = {};
+    const asNode24: Record<string, Uint16Array> = {};
+    for (const name of outputs) {
+      const bits = Uint16Array.from(captured[name]!.data as Uint16Array);
+      bits[0] = 0x7e01; // a NaN payload and a negative zero must survive the view unchanged
+      bits[1] = 0x8000;
+      const dims = captured[name]!.dims;
+      asNode20[name] = fromOrtTensor({
+        type: 'float16',
+        data: bits,
+        dims,
+      } as unknown as ort.Tensor) as Uint16Array;
+      const node24 = new ort.Tensor('float16', new Float16!(bits.slice().buffer) as never, [...dims]);
+      expect(node24.data.constructor.name).toBe('Float16Array');
+      asNode24[name] = fromOrtTensor(node24) as Uint16Array;
+    }
+    const cache20 = new KvCache(blocks);
+    const cache24 = new KvCache(blocks);
+    cache20.store(asNode20);
+    cache24.store(asNode24);
+    expect(cache24.bytes).toBe(cache20.bytes);
+    expect(cache20.bytes).toBe(kvBytesPerCall(config, grid, blocks));
+    for (const [input, bits] of Object.entries(cache20.inputs(0))) {
+      expect(cache24.inputs(0)[input]).toBeInstanceOf(Uint16Array);
+      expect(Array.from(cache24.inputs(0)[input]!)).toEqual(Array.from(bits));
+    }
+    const v20 = (await inject({ ...feeds, ...cache20.inputs(0) }))[names.velocity]!.data as Float32Array;
+    const v24 = (await inject({ ...feeds, ...cache24.inputs(0) }))[names.velocity]!.data as Float32Array;
+    expect(Array.from(v24)).toEqual(Array.from(v20));
   });
 });
 
