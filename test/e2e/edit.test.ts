@@ -116,7 +116,7 @@ describe('relocation', () => {
     expect(m.peak_rss_bytes).toBeGreaterThan(0);
     expect(m.onnx_seconds).toBeLessThan(m.total_seconds);
     for (const phase of PROGRESS_PHASES) expect(m.phase_seconds[phase]).toBeGreaterThan(0);
-    expect(m.notes.join('\n')).toContain('zero placeholder embedding');
+    expect(m.notes.join('\n')).toContain('text conditioning: absent (this bundle has no text encoders)');
   });
 });
 
