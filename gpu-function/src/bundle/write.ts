@@ -198,7 +198,7 @@ async function writeInto(
       plan.origin.kind === 'checkpoint'
         ? {
             kind: 'checkpoint',
-            weights: plan.weights.map(({ source: s }) => ({ file: s.file, ...s.digest() })),
+            weights: (await Promise.all(plan.weights.map(({ source: s }) => s.digests()))).flat(),
           }
         : plan.origin;
     const body: ManifestBody = {
