@@ -176,6 +176,7 @@ EOF
 }
 
 cmd_start() {
+  trap 'echo "ceph-s3: start failed at line $LINENO: $BASH_COMMAND" >&2' ERR
   [[ -n ${S3_PORT:-} && $S3_PORT != 0 ]] || S3_PORT=$(free_port)
   [[ $S3_PORT =~ ^[0-9]+$ ]] || die "port must be a number, got '$S3_PORT'"
   for bin in ceph-mon ceph-osd radosgw ceph ceph-authtool monmaptool radosgw-admin; do
@@ -207,16 +208,16 @@ cmd_start() {
 
   local osd_uuid
   osd_uuid=$(cat /proc/sys/kernel/random/uuid)
-  ceph_cli osd new "$osd_uuid" 0 >/dev/null
+  ceph_cli osd new "$osd_uuid" 0 || fail_with_log mon "'ceph osd new' failed"
   ceph_cli auth get-or-create osd.0 mon 'allow profile osd' mgr 'allow profile osd' osd 'allow *' \
-    -o "$kr/osd.0.keyring"
+    -o "$kr/osd.0.keyring" || fail_with_log mon "creating the key of osd.0 failed"
   ceph-osd -c "$CONF" -i 0 --mkfs --osd-uuid "$osd_uuid" >>"$STATE/log/osd.stderr" 2>&1 ||
     fail_with_log osd "ceph-osd --mkfs failed"
   launch osd ceph-osd -c "$CONF" -i 0
   wait_for osd "osd.0 to be up" osd_up
 
   ceph_cli auth get-or-create client.rgw.local mon 'allow rw' osd 'allow rwx' \
-    -o "$kr/client.rgw.local.keyring"
+    -o "$kr/client.rgw.local.keyring" || fail_with_log mon "creating the key of radosgw failed"
   launch rgw radosgw -c "$CONF" -n client.rgw.local
   # Anonymous ListBuckets answers 200 once radosgw has created its pools and serves requests.
   wait_for rgw "radosgw to answer on $HOST:$S3_PORT" \
