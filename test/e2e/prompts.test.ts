@@ -88,7 +88,7 @@ describe('an edit with two different prompts on a tiny bundle with text encoders
     expect(notes).toContain('text conditioning: T5 tiny-t5 (8 tokens) + CLIP tiny-clip pooled');
     expect(notes).toContain(`target prompt ${JSON.stringify(`${background} ${editing}`)}`);
     expect(notes).not.toContain('text conditioning: absent');
-  }, 60_000);
+  });
 
   it('skips the encoders for repeated prompts and conditions the edit on the target prompt', async () => {
     const again = await edit({ background, editing });
@@ -100,7 +100,7 @@ describe('an edit with two different prompts on a tiny bundle with text encoders
     for (let i = 0; i < other.rgb.length; i++) if (other.rgb[i] !== first.rgb[i]) changed++;
     console.log(`another target prompt changes ${changed} of ${other.rgb.length} output values`);
     expect(changed).toBeGreaterThan(100);
-  }, 60_000);
+  });
 
   it('encodes the empty string when there is no prompt, never a zero stream', async () => {
     const none = await edit(undefined);
@@ -109,7 +109,7 @@ describe('an edit with two different prompts on a tiny bundle with text encoders
     expect(maxAbs(empty.txt)).toBeGreaterThan(1e-3);
     expect(maxAbs(empty.y)).toBeGreaterThan(1e-3);
     expect(none.metrics.notes.join('\n')).toContain('source prompt "" for inversion');
-  }, 60_000);
+  });
 
   it('releases the encoders after encoding when the setting asks', async () => {
     const encoder = await models.promptEncoder(sha, () => PromptEncoder.open(bundleDir, undefined as never));
@@ -120,5 +120,5 @@ describe('an edit with two different prompts on a tiny bundle with text encoders
     // The next new prompt reopens them.
     await edit({ background: 'another scene' });
     expect(encoder?.isOpen).toBe(true);
-  }, 60_000);
+  });
 });
