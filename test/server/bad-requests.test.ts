@@ -1,8 +1,9 @@
 /**
  * Bad requests against the real server (child process, demo bundle, loopback image host): each
  * one is answered as a failed prediction carrying the contract's error code, with the HTTP status
- * of that code, and the server is READY afterwards. A good request by URL closes the file: the
- * image is fetched and, with no upload URL, the output comes back as data URIs.
+ * of that code, and the server is READY afterwards. Then a good request by URL (the image is
+ * fetched and, with no upload URL, the output comes back as data URIs) and the concurrency setting
+ * (two slots: two predictions at once, a third refused).
  */
 import type { ServerResponse } from 'node:http';
 import type { EditRequest } from '@dragflow/shared/edit-request';
@@ -17,7 +18,7 @@ import {
   startReceiver,
 } from '../../gpu-function/test/server/http-fixtures.ts';
 import { blankScene, dataUri, maskPng, pngOf, shapeMask, useTemporaryCache } from '../e2e/scenes.ts';
-import { call, EDITS, editInput, prediction, SIZE } from './client.ts';
+import { call, EDITS, editInput, postAsync, prediction, SIZE } from './client.ts';
 
 const MAX_BODY = 256 * 1024;
 
@@ -71,6 +72,8 @@ beforeAll(async () => {
   });
   server = await spawnServer([
     '--demo',
+    '--concurrency',
+    '2',
     '--allow-loopback',
     '--fetch-timeout',
     '1',
@@ -364,4 +367,27 @@ describe('bad requests', () => {
     const edited = await sharp(Buffer.from(done.output!.image!.split(',')[1]!, 'base64')).metadata();
     expect([edited.width, edited.height]).toEqual([SIZE, SIZE]);
   }, 120_000);
+});
+
+describe('two slots (--concurrency 2)', () => {
+  it('runs two predictions at once, refuses a third with 409, and is READY once both are canceled', async () => {
+    const input = await editInput(EDITS.endless);
+    const started = [
+      await postAsync(server.url, { id: 'slot-a', input }),
+      await postAsync(server.url, { id: 'slot-b', input }),
+    ];
+    expect(started.map((a) => a.status)).toEqual([202, 202]);
+    expect((await call(`${server.url}/health-check`, 'GET')).body.status).toBe('BUSY');
+    const third = await call(`${server.url}/predictions`, 'POST', { input: await editInput() });
+    expect(third.status).toBe(409);
+    expect(prediction(third).error).toBe('At capacity: all 2 prediction slot(s) are busy');
+    await server.waitForLog(/prediction slot-a: processing/);
+    await server.waitForLog(/prediction slot-b: processing/);
+    for (const id of ['slot-a', 'slot-b'])
+      expect((await call(`${server.url}/predictions/${id}/cancel`, 'POST')).status).toBe(200);
+    await server.waitForLog(/prediction slot-a: canceled/);
+    await server.waitForLog(/prediction slot-b: canceled/);
+    expect((await call(`${server.url}/health-check`, 'GET')).body.status).toBe('READY');
+    expect(server.log()).toMatch(/setup: slot 1: warm-up edit at 256x256/);
+  }, 180_000);
 });
