@@ -81,7 +81,7 @@ beforeAll(async () => {
     String(MAX_BODY),
   ]);
   expect(await server.settled()).toBe('READY');
-}, 180_000);
+});
 
 afterAll(async () => {
   await server?.stop();
@@ -366,7 +366,7 @@ describe('bad requests', () => {
     expect(done.output?.editable_mask).toMatch(/^data:image\/png;base64,/);
     const edited = await sharp(Buffer.from(done.output!.image!.split(',')[1]!, 'base64')).metadata();
     expect([edited.width, edited.height]).toEqual([SIZE, SIZE]);
-  }, 120_000);
+  });
 });
 
 describe('two slots (--concurrency 2)', () => {
@@ -389,5 +389,5 @@ describe('two slots (--concurrency 2)', () => {
     await server.waitForLog(/prediction slot-b: canceled/);
     expect((await call(`${server.url}/health-check`, 'GET')).body.status).toBe('READY');
     expect(server.log()).toMatch(/setup: slot 1: warm-up edit at 256x256/);
-  }, 180_000);
+  });
 });

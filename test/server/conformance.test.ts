@@ -47,7 +47,7 @@ beforeAll(async () => {
     WEBHOOK_AUTH_TOKEN: TOKEN,
   });
   expect(await server.settled()).toBe('READY');
-}, 180_000);
+});
 
 afterAll(async () => {
   await server?.stop();
@@ -124,7 +124,7 @@ describe('synchronous prediction with an upload URL', () => {
     });
     expect(answer.status).toBe(200);
     result = prediction(answer);
-  }, 120_000);
+  });
 
   it('succeeds with Cog fields, per-edit metrics and structured progress', () => {
     expect(result).toMatchObject({ id: 'sync-upload', status: 'succeeded', error: null, error_detail: null });
@@ -222,7 +222,7 @@ describe('asynchronous prediction with webhooks', () => {
     const steps = sent.map((p) => p.logs.split('\n').length);
     expect(steps).toEqual([...steps].sort((a, b) => a - b));
     expect(sent.at(-1)!.output?.image).toBe(`${uploads.url}/files/async-hooks-image.png`);
-  }, 120_000);
+  });
 
   it('sends only the events of webhook_events_filter', async () => {
     await postAsync(server.url, {
@@ -233,7 +233,7 @@ describe('asynchronous prediction with webhooks', () => {
     });
     await hooks.waitFor(isTerminalHook('/filtered'));
     expect(hooksAt('/filtered').map((r) => hook(r).status)).toEqual(['processing', 'succeeded']);
-  }, 120_000);
+  });
 
   it('retries the completed webhook: a receiver answering 503 twice then 200 still gets it', async () => {
     failFirst.set('/flaky', 2);
@@ -249,7 +249,7 @@ describe('asynchronous prediction with webhooks', () => {
     expect(new Set(received.map((r) => r.body.toString())).size).toBe(1);
     expect(failFirst.get('/flaky')).toBe(0);
     await server.waitForLog(/prediction flaky: completed webhook to .*\/flaky: HTTP 503, retry in 400 ms/);
-  }, 120_000);
+  });
 });
 
 describe('idempotent PUT', () => {
@@ -270,7 +270,7 @@ describe('idempotent PUT', () => {
       hooksAt('/put').filter((r) => hook(r).status === 'processing' && hook(r).logs === ''),
     ).toHaveLength(1);
     expect(uploads.requests.filter((r) => r.path === '/upload/put-once-image.png')).toHaveLength(1);
-  }, 120_000);
+  });
 
   it('refuses a body id that differs from the URL id with 422', async () => {
     const answer = await call(`${server.url}/predictions/url-id`, 'PUT', {
@@ -292,7 +292,7 @@ describe('idempotent PUT', () => {
     const answer = await call(`${server.url}/predictions/put-sync`, 'PUT', { input: await editInput() });
     expect(answer.status).toBe(200);
     expect(prediction(answer)).toMatchObject({ id: 'put-sync', status: 'succeeded' });
-  }, 120_000);
+  });
 });
 
 describe('busy and cancel', () => {
@@ -337,7 +337,7 @@ describe('busy and cancel', () => {
     expect([next.status, prediction(next).status]).toEqual([200, 'succeeded']);
     // Canceling a finished prediction is harmless.
     expect((await call(`${server.url}/predictions/endless/cancel`, 'POST')).status).toBe(200);
-  }, 180_000);
+  });
 
   it('cancels a synchronous prediction whose client hung up', async () => {
     const client = new AbortController();
@@ -351,5 +351,5 @@ describe('busy and cancel', () => {
     expect(await pending).toBe('AbortError');
     await server.waitForLog(/prediction hung-up: canceled/);
     expect(await health()).toBe('READY');
-  }, 180_000);
+  });
 });

@@ -62,7 +62,7 @@ describe('setup', () => {
         ? { status: 200, headers: { 'content-length': String(bytes.length) }, body: bytes }
         : { status: 404 };
     });
-  }, 120_000);
+  });
 
   afterAll(async () => {
     release();
@@ -105,7 +105,7 @@ describe('setup', () => {
     );
     expect(ready.setup.logs).toMatch(/^slot 0: warm-up edit at 256x256/m);
     expect(bundleHost.requests.filter((r) => r.path === '/demo/manifest.json')).toHaveLength(1);
-  }, 180_000);
+  });
 
   it('SIGTERM mid-edit without grace: no new work, the edit canceled, its webhook delivered, exit 0', async () => {
     const server = servers.at(-1)!;
@@ -130,7 +130,7 @@ describe('setup', () => {
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.log()).toMatch(/grace period over, canceling 1 running prediction\(s\)/);
     expect(server.log()).toMatch(/shutdown complete/);
-  }, 180_000);
+  });
 
   it('fails setup with the reason and its logs (SETUP_FAILED), and refuses predictions with 503', async () => {
     const server = await start(['--bundle', join(process.env.DRAGFLOW_CACHE!, 'no-such-bundle')]);
@@ -143,7 +143,7 @@ describe('setup', () => {
     expect([refused.status, prediction(refused).error_detail?.code]).toEqual([503, 'not_ready']);
     await server.stop();
     expect(await server.exited).toEqual({ code: 0, signal: null });
-  }, 120_000);
+  });
 });
 
 describe('running server', () => {
@@ -152,7 +152,7 @@ describe('running server', () => {
   beforeAll(async () => {
     server = await start(['--demo', '--allow-loopback', '--shutdown-grace', '600']);
     expect(await server.settled()).toBe('READY');
-  }, 180_000);
+  });
 
   it('SIGTERM mid-edit within the grace period: the edit finishes, its webhook is delivered, exit 0', async () => {
     await postAsync(server.url, {
@@ -167,7 +167,7 @@ describe('running server', () => {
     expect(sent[0]!.status).toBe('processing');
     expect(sent.at(-1)!.status).toBe('succeeded');
     expect(sent.at(-1)!.metrics.transformer_calls).toBe(55);
-  }, 180_000);
+  });
 });
 
 describe('defunct server', () => {
@@ -176,7 +176,7 @@ describe('defunct server', () => {
   beforeAll(async () => {
     server = await start(['--demo']);
     expect(await server.settled()).toBe('READY');
-  }, 180_000);
+  });
 
   it('turns DEFUNCT after an internal failure, refuses work with 503, and shuts down on POST /shutdown', async () => {
     // The runtime graphs for a new image size cannot be written: a file sits where their folder goes.
@@ -195,5 +195,5 @@ describe('defunct server', () => {
     expect(await call(`${server.url}/shutdown`, 'POST')).toEqual({ status: 200, body: {} });
     expect(await server.exited).toEqual({ code: 0, signal: null });
     expect(server.log()).toMatch(/shutting down \(POST \/shutdown\)/);
-  }, 180_000);
+  });
 });
