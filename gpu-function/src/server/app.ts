@@ -19,6 +19,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { type ApiError, httpStatusOf } from '@dragflow/shared/errors';
+import { PREDICTION_ID_PATTERN } from '@dragflow/shared/prediction';
 import { healthCheck } from './health.ts';
 import { openApiDocument } from './openapi.ts';
 import { Prediction } from './prediction.ts';
@@ -99,6 +100,15 @@ function finishedStatus(prediction: Prediction): number {
   return http < 500 ? http : 200;
 }
 
+/** Why no prediction can start now, or null when one can. */
+function notReadyReason(ctx: AppContext): string | null {
+  if (ctx.stopping()) return 'the server is shutting down';
+  if (ctx.runner.defunct !== null) return `the server is defunct (${ctx.runner.defunct})`;
+  if (ctx.setup.status === 'starting') return 'setup has not finished yet';
+  if (ctx.setup.status === 'failed') return `setup failed (${ctx.setup.error})`;
+  return null;
+}
+
 async function createPrediction(ctx: AppContext, req: IncomingMessage, res: ServerResponse, urlId?: string) {
   const version = ctx.setup.version;
   if ((req.headers.accept ?? '').includes('text/event-stream')) {
@@ -114,31 +124,24 @@ async function createPrediction(ctx: AppContext, req: IncomingMessage, res: Serv
     if (!(error instanceof BodyTooLarge)) throw error;
     res.setHeader('connection', 'close');
     const message = `request: the body is over the ${ctx.maxBodyBytes}-byte limit`;
-    refused(res, 413, urlId ?? newPredictionId(), {}, version, { code: 'request_too_large', message });
+    const id = urlId !== undefined && PREDICTION_ID_PATTERN.test(urlId) ? urlId : newPredictionId();
+    refused(res, 413, id, {}, version, { code: 'request_too_large', message });
     return;
   }
   const check = checkPredictionRequest(body, urlId, ctx.allowLoopback);
   const id = check.ok ? check.order.id : check.id;
-  const conflict =
-    !check.ok &&
-    check.error.code === 'conflicting_fields' &&
-    check.error.details?.errors?.[0]?.path[0] === 'id';
-  const existing = conflict ? undefined : ctx.runner.find(id);
+  const input = check.ok ? check.order.input : check.input;
+  if (!check.ok && check.badId) {
+    refused(res, httpStatusOf(check.error.code), id, input, version, check.error);
+    return;
+  }
+  const existing = ctx.runner.find(id);
   if (existing) {
     send(res, existing.terminal ? 200 : 202, existing.toJSON());
     return;
   }
-  const input = check.ok ? check.order.input : check.input;
-  const notReady = ctx.stopping()
-    ? 'the server is shutting down'
-    : ctx.runner.defunct !== null
-      ? `the server is defunct (${ctx.runner.defunct})`
-      : ctx.setup.status === 'starting'
-        ? 'setup has not finished yet'
-        : ctx.setup.status === 'failed'
-          ? `setup failed (${ctx.setup.error})`
-          : null;
-  if (notReady !== null && !conflict) {
+  const notReady = notReadyReason(ctx);
+  if (notReady !== null) {
     refused(res, 503, id, input, version, { code: 'not_ready', message: notReady });
     return;
   }

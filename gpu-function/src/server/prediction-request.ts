@@ -19,7 +19,14 @@ import type { PredictionOrder } from './runner.ts';
 
 export type RequestCheck =
   | { ok: true; order: PredictionOrder }
-  | { ok: false; id: string; input: unknown; error: ApiError };
+  | {
+      ok: false;
+      id: string;
+      input: unknown;
+      error: ApiError;
+      /** The id itself is wrong (URL id malformed, or the body's differs): nothing to look up. */
+      badId: boolean;
+    };
 
 /** Input fields of the public API that a GPU function does not take. */
 const PUBLIC_ONLY_FIELDS = ['webhook', 'webhook_events_filter'] as const;
@@ -29,8 +36,8 @@ export function newPredictionId(): string {
   return randomUUID().replaceAll('-', '');
 }
 
-function refuse(id: string, input: unknown, errors: ContractError[]): RequestCheck {
-  return { ok: false, id, input, error: apiErrorFrom(errors) };
+function refuse(id: string, input: unknown, errors: ContractError[], badId = false): RequestCheck {
+  return { ok: false, id, input, error: apiErrorFrom(errors), badId };
 }
 
 function webhookErrors(webhook: string, allowLoopback: boolean): ContractError[] {
@@ -54,9 +61,12 @@ export function checkPredictionRequest(
   allowLoopback: boolean,
 ): RequestCheck {
   if (urlId !== undefined && !PREDICTION_ID_PATTERN.test(urlId)) {
-    return refuse(newPredictionId(), {}, [
-      contractError('invalid_value', ['id'], 'the id in the URL must be 1-128 of A-Z, a-z, 0-9, _ and -'),
-    ]);
+    return refuse(
+      newPredictionId(),
+      {},
+      [contractError('invalid_value', ['id'], 'the id in the URL must be 1-128 of A-Z, a-z, 0-9, _ and -')],
+      true,
+    );
   }
   const fallbackId = urlId ?? newPredictionId();
   const json = body.trim() === '' ? { ok: true as const, value: {} } : parseJson(body);
@@ -69,13 +79,18 @@ export function checkPredictionRequest(
   if (!parsed.ok) return refuse(id, input, parsed.errors);
   const { webhook, webhook_events_filter: filter } = parsed.value;
   if (urlId !== undefined && parsed.value.id !== undefined && parsed.value.id !== urlId) {
-    return refuse(id, input, [
-      contractError(
-        'conflicting_fields',
-        ['id'],
-        `is "${parsed.value.id}" but the URL names "${urlId}"; they must match`,
-      ),
-    ]);
+    return refuse(
+      id,
+      input,
+      [
+        contractError(
+          'conflicting_fields',
+          ['id'],
+          `is "${parsed.value.id}" but the URL names "${urlId}"; they must match`,
+        ),
+      ],
+      true,
+    );
   }
   const editInput = parsed.value.input ?? {};
   if (typeof editInput === 'object' && editInput !== null) {
