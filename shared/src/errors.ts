@@ -37,6 +37,11 @@ const REQUEST_CODES = {
   mask_size_mismatch: { http: 422, description: 'A mask whose size differs from the image.' },
   metadata_too_large: { http: 413, description: 'Metadata over its serialised size limit.' },
   invalid_json: { http: 400, description: 'A request body that is not JSON.' },
+  address_not_allowed: {
+    http: 422,
+    description: 'A URL whose host is or resolves to a private, loopback, link-local or reserved address.',
+  },
+  request_too_large: { http: 413, description: 'A request body over its byte limit.' },
 } as const satisfies Record<string, CodeInfo>;
 
 /** Codes a job can end with, or that the service answers outside request validation. */
@@ -50,7 +55,7 @@ const RUNTIME_CODES = {
   internal: { http: 500, description: 'An unexpected failure inside the service.' },
 } as const satisfies Record<string, CodeInfo>;
 
-/** Codes of the public HTTP API around the contract: auth, billing, limits, callbacks. */
+/** Codes of the edge's public HTTP API around the contract: auth, billing, limits, callbacks. */
 const API_CODES = {
   unauthorized: { http: 401, description: 'A missing, malformed, unknown or revoked API key or token.' },
   insufficient_credits: { http: 402, description: 'The balance cannot cover the price of the edit.' },
@@ -59,18 +64,13 @@ const API_CODES = {
     http: 409,
     description: 'An Idempotency-Key reused with a different request body.',
   },
-  body_too_large: { http: 413, description: 'A request body over the documented byte limit.' },
-  url_not_allowed: {
-    http: 422,
-    description: 'A URL that points at a private, loopback, link-local or metadata address.',
-  },
   invalid_header: { http: 400, description: 'A request header that is malformed or not allowed.' },
   method_not_allowed: { http: 405, description: 'An HTTP method the route does not accept.' },
   upload_incomplete: { http: 409, description: 'An upload whose bytes have not been received yet.' },
   callback_rejected: { http: 401, description: 'A GPU callback with a wrong secret or signature.' },
   callback_replayed: {
     http: 409,
-    description: 'A GPU callback already processed, stale, or for a finished attempt.',
+    description: 'A GPU callback already processed, too old, or for a finished attempt.',
   },
 } as const satisfies Record<string, CodeInfo>;
 

@@ -1,31 +1,33 @@
 /**
- * https URLs the service fetches from or posts to. Plain http is refused, unless a server turns
- * on its documented local-development switch (`UrlPolicy.loopbackHttp`), which admits http to
- * loopback hosts only; the public contract (and its JSON Schema) always says https.
+ * https URLs the service fetches from or posts to. Plain http is refused, except that a server's
+ * documented local-development switch may pass `allowLoopbackHttp` to accept http to a loopback
+ * host (a local object store or receiver). Whoever connects still checks the address the name
+ * resolves to; this is only the syntax.
  */
 import { z } from 'zod';
 import { report } from './issues.ts';
 
 export interface UrlPolicy {
-  /** Local development: also accept http://localhost, http://127.x.x.x and http://[::1]. */
-  readonly loopbackHttp: boolean;
+  /** Local development: also accept `http://` when the host is loopback (localhost, 127.0.0.0/8, [::1]). */
+  readonly allowLoopbackHttp?: boolean;
 }
 
-export const PUBLIC_URL_POLICY: UrlPolicy = Object.freeze({ loopbackHttp: false });
-
-/** Whether a URL's host is a loopback name or address (localhost, 127.0.0.0/8, ::1). */
+/** A host name that names the loopback interface by itself, before any DNS lookup. */
 export function isLoopbackHost(hostname: string): boolean {
-  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
-  return (
-    host === 'localhost' || host.endsWith('.localhost') || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host)
-  );
+  return hostname === 'localhost' || hostname === '[::1]' || /^127(\.\d{1,3}){3}$/.test(hostname);
 }
 
-export function httpsUrlSchema(
-  maxLength: number,
-  description: string,
-  policy: UrlPolicy = PUBLIC_URL_POLICY,
-) {
+/** Why `url` is refused as a URL to fetch from or post to, or undefined when its form is fine. */
+export function httpsUrlProblem(url: URL, policy: UrlPolicy = {}): string | undefined {
+  const loopbackHttp = policy.allowLoopbackHttp === true && isLoopbackHost(url.hostname);
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && loopbackHttp)) {
+    return `must use https, not ${url.protocol.slice(0, -1)}`;
+  }
+  if (url.username || url.password) return 'must not embed credentials';
+  return undefined;
+}
+
+export function httpsUrlSchema(maxLength: number, description: string, policy: UrlPolicy = {}) {
   return z
     .string()
     .max(maxLength)
@@ -37,12 +39,8 @@ export function httpsUrlSchema(
         report(ctx, 'invalid_url', [], 'is not a valid absolute URL');
         return;
       }
-      const loopbackHttp = policy.loopbackHttp && url.protocol === 'http:' && isLoopbackHost(url.hostname);
-      if (url.protocol !== 'https:' && !loopbackHttp) {
-        report(ctx, 'invalid_url', [], `must use https, not ${url.protocol.slice(0, -1)}`);
-      } else if (url.username || url.password) {
-        report(ctx, 'invalid_url', [], 'must not embed credentials');
-      }
+      const problem = httpsUrlProblem(url, policy);
+      if (problem) report(ctx, 'invalid_url', [], problem);
     })
     .meta({ description, format: 'uri', pattern: '^https://' });
 }
