@@ -26,7 +26,7 @@ export default defineConfig({
           COG_URL: inject<string>('fakeCogUrl'),
           ALLOW_LOOPBACK_URLS: '1',
           // Delivery retries a few seconds apart in tests (alarms are also run by hand).
-          WEBHOOK_RETRY_SCHEDULE_S: '1,1,1',
+          WEBHOOK_RETRY_SCHEDULE_S: '1,1,1,1,1',
           PROGRESS_WEBHOOK_INTERVAL_S: '1',
         },
       },

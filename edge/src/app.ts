@@ -3,7 +3,7 @@
  * (signed URLs). For the GPU function: /internal/*. For operators: /admin/* (ADMIN_TOKEN).
  * `/` is left to the playground. Every response carries X-Request-Id; every error is an ApiError.
  */
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { authenticate } from './auth/api-keys.ts';
 import { consumeRate, rateHeaders } from './auth/rate-limit.ts';
 import { ConfigError, configOf } from './config.ts';
@@ -22,13 +22,23 @@ import { usage } from './routes/usage.ts';
 
 export const app = new Hono<AppEnv>();
 
+/** Adds headers to the response; a response passed through from elsewhere (a Durable Object) is copied first. */
+function setHeaders(c: Context<AppEnv>, headers: Record<string, string>): void {
+  try {
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  } catch {
+    c.res = new Response(c.res.body, c.res);
+    for (const [name, value] of Object.entries(headers)) c.res.headers.set(name, value);
+  }
+}
+
 app.use('*', async (c, next) => {
   c.set('requestId', newId('req'));
   const config = configOf(c.env);
   c.set('config', config);
   c.set('baseUrl', config.publicUrl ?? new URL(c.req.url).origin);
   await next();
-  c.res.headers.set('x-request-id', c.var.requestId);
+  setHeaders(c, { 'x-request-id': c.var.requestId });
 });
 
 app.onError((error, c) => {
@@ -64,7 +74,7 @@ v1.use('*', async (c, next) => {
     caller.rateLimitPerMinute ?? c.var.config.defaultRateLimitPerMinute,
   );
   await next();
-  for (const [name, value] of Object.entries(rateHeaders(rate))) c.res.headers.set(name, value);
+  setHeaders(c, rateHeaders(rate));
 });
 v1.route('/uploads', uploads);
 v1.route('/edits', edits);

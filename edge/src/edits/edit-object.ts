@@ -121,6 +121,8 @@ export class EditObject extends DurableObject<Env> {
   private chain: Promise<unknown> = Promise.resolve();
   private readonly outbox: Outbox;
   private readonly listeners = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+  /** SSE frames are rendered in event order on this chain; writes queue on each stream in that order. */
+  private sse: Promise<unknown> = Promise.resolve();
   private readonly encoder = new TextEncoder();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -348,16 +350,18 @@ export class EditObject extends DurableObject<Env> {
     const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
     const writer = writable.getWriter();
     const store = this.store(record);
+    // Backlog and registration happen in one synchronous step: no event falls between them.
     const backlog = this.ctx.storage.sql
       .exec<EventRow>('SELECT seq, type, data FROM events WHERE seq > ? ORDER BY seq', after)
       .toArray();
     const done = isFinished(record.status);
-    (async () => {
-      await writer.write(this.encoder.encode('retry: 2000\n\n'));
-      for (const row of backlog) await writer.write(await this.sseFrame(row, store, record.baseUrl));
-      if (done) await writer.close();
-      else this.listeners.add(writer);
-    })().catch(() => this.listeners.delete(writer));
+    if (!done) this.listeners.add(writer);
+    this.queueSse(async () => {
+      const ignore = () => undefined;
+      writer.write(this.encoder.encode('retry: 2000\n\n')).catch(ignore);
+      for (const row of backlog) writer.write(await this.sseFrame(row, store, record.baseUrl)).catch(ignore);
+      if (done) writer.close().catch(ignore);
+    });
     return new Response(readable, {
       headers: { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' },
     });
@@ -380,6 +384,7 @@ export class EditObject extends DurableObject<Env> {
   }
 
   private progress(record: EditRecord, report: GpuReport, newPreviews: string[]): void {
+    if (!report.progress && newPreviews.length === 0) return;
     if (report.progress) {
       const { phase, step, total, loss } = report.progress;
       record.progress = { phase, step, total, loss };
@@ -576,19 +581,17 @@ export class EditObject extends DurableObject<Env> {
   // ---- events and webhooks --------------------------------------------------------------
 
   private appendEvent(type: 'status' | 'progress', data: unknown): void {
+    const text = JSON.stringify(data);
     const row = this.ctx.storage.sql
-      .exec<{ seq: number }>(
-        'INSERT INTO events (type, data) VALUES (?, ?) RETURNING seq',
-        type,
-        JSON.stringify(data),
-      )
+      .exec<{ seq: number }>('INSERT INTO events (type, data) VALUES (?, ?) RETURNING seq', type, text)
       .one();
     const record = this.record;
     if (this.listeners.size === 0 || !record) return;
+    const writers = [...this.listeners];
     const store = this.store(record);
-    const event: EventRow = { seq: row.seq, type, data: JSON.stringify(data) };
-    void this.sseFrame(event, store, record.baseUrl).then((frame) => {
-      for (const writer of this.listeners) writer.write(frame).catch(() => this.listeners.delete(writer));
+    this.queueSse(async () => {
+      const frame = await this.sseFrame({ seq: row.seq, type, data: text }, store, record.baseUrl);
+      for (const writer of writers) writer.write(frame).catch(() => this.listeners.delete(writer));
     });
   }
 
@@ -608,13 +611,15 @@ export class EditObject extends DurableObject<Env> {
     return this.encoder.encode(`id: ${row.seq}\nevent: ${row.type}\ndata: ${JSON.stringify(data)}\n\n`);
   }
 
+  /** Ends every open stream after the frames already queued (the terminal status last). */
   private closeListeners(): void {
-    // Let the terminal frame (written asynchronously) go first.
     const writers = [...this.listeners];
     this.listeners.clear();
-    void Promise.resolve()
-      .then(() => new Promise((resolve) => setTimeout(resolve, 0)))
-      .then(() => Promise.all(writers.map((writer) => writer.close().catch(() => undefined))));
+    this.queueSse(() => Promise.all(writers.map((writer) => writer.close().catch(() => undefined))));
+  }
+
+  private queueSse(task: () => Promise<unknown>): void {
+    this.sse = this.sse.then(task).catch((error: unknown) => console.error('SSE frame failed', error));
   }
 
   /** Adds a webhook delivery when the edit has a webhook and its filter wants `event`; true when added. */

@@ -3,7 +3,8 @@
  * event, delivered strictly in event order (a later event waits until the earlier one is
  * delivered or given up), with the same webhook-id on every retry so receivers can dedupe.
  * Failed attempts are retried on the schedule in config (default 5 s, 5 min, 30 min, 2 h, 5 h,
- * 10 h, 14 h, 20 h, 24 h: about 3 days); a 410 answer stops all deliveries of the edit.
+ * 10 h, 14 h, 20 h, 24 h: about 3 days); a 410 answer stops all deliveries of the edit, later
+ * events included.
  */
 
 export const EDIT_EVENT_TYPES = [
@@ -74,14 +75,18 @@ export class Outbox {
     )`);
   }
 
+  /** Queues a delivery; after a 410 from the receiver (`gone`) it is recorded as abandoned instead. */
   enqueue(seq: number, webhookId: string, type: EditEventType, snapshot: string, nowMs: number): void {
+    const gone = this.sql.exec("SELECT 1 FROM deliveries WHERE state = 'abandoned' LIMIT 1").toArray().length > 0;
     this.sql.exec(
-      "INSERT INTO deliveries (seq, webhook_id, type, created_at, state, attempts, next_at, snapshot) VALUES (?, ?, ?, ?, 'pending', '[]', ?, ?)",
+      'INSERT INTO deliveries (seq, webhook_id, type, created_at, state, attempts, next_at, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       seq,
       webhookId,
       type,
       new Date(nowMs).toISOString(),
-      nowMs,
+      gone ? 'abandoned' : 'pending',
+      '[]',
+      gone ? null : nowMs,
       snapshot,
     );
   }
