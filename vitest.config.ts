@@ -2,12 +2,21 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['shared/**/*.test.ts', 'gpu-function/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['**/node_modules/**'],
-    // onnxruntime sessions and the property tests are CPU-heavy; the machine has 2 cores.
-    pool: 'forks',
-    maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          name: 'node',
+          include: ['shared/**/*.test.ts', 'gpu-function/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/node_modules/**'],
+          // onnxruntime sessions and the property tests are CPU-heavy; the machine has 2 cores.
+          pool: 'forks',
+          maxWorkers: 2,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      // The edge runs inside workerd (@cloudflare/vitest-plugin); its own config.
+      'edge/vitest.config.ts',
+    ],
   },
 });
