@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { edgeProjects } from './edge/vitest.config.ts';
 
 export default defineConfig({
   test: {
@@ -15,8 +16,8 @@ export default defineConfig({
           hookTimeout: 60_000,
         },
       },
-      // The edge runs inside workerd (@cloudflare/vitest-plugin); its own config.
-      'edge/vitest.config.ts',
+      // The edge runs inside workerd (@cloudflare/vitest-plugin); see edge/vitest.config.ts.
+      ...edgeProjects,
     ],
   },
 });
