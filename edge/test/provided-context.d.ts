@@ -5,5 +5,13 @@ declare module 'vitest' {
   interface ProvidedContext {
     fakeCogUrl: string;
     receiverUrl: string;
+    /** The local radosgw of the edge-s3 project. */
+    s3: {
+      endpoint: string;
+      region: string;
+      bucket: string;
+      accessKeyId: string;
+      secretAccessKey: string;
+    };
   }
 }
