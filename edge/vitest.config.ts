@@ -10,6 +10,7 @@
 import { fileURLToPath } from 'node:url';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig, type TestProjectInlineConfiguration } from 'vitest/config';
+import { FAKE_REPLICATE_SECRET, FAKE_REPLICATE_TOKEN } from './test/node/replicate-setup.ts';
 
 const edge = fileURLToPath(new URL('.', import.meta.url));
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -61,10 +62,23 @@ function project(name: string, options: ProjectOptions): TestProjectInlineConfig
 export const edgeProjects = [
   project('edge', {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/**/*.production.test.ts', 'test/**/*.s3.test.ts'],
+    exclude: ['test/**/*.production.test.ts', 'test/**/*.s3.test.ts', 'test/**/*.replicate.test.ts'],
     allowLoopback: true,
   }),
   project('edge-production', { include: ['test/**/*.production.test.ts'], allowLoopback: false }),
+  // Dispatch through the replicate client to a labelled fake of Replicate's HTTP API.
+  project('edge-replicate', {
+    include: ['test/**/*.replicate.test.ts'],
+    allowLoopback: true,
+    globalSetup: ['test/node/replicate-setup.ts'],
+    bindings: (inject) => ({
+      DISPATCH: 'replicate',
+      REPLICATE_API_TOKEN: FAKE_REPLICATE_TOKEN,
+      REPLICATE_BASE_URL: `${inject<string>('fakeReplicateUrl')}/v1`,
+      REPLICATE_MODEL: 'dragflow/dragflow-edit',
+      REPLICATE_WEBHOOK_SECRET: FAKE_REPLICATE_SECRET,
+    }),
+  }),
   // The S3 store against a real S3-compatible server (Ceph radosgw on loopback, infra/s3).
   project('edge-s3', {
     include: ['test/**/*.s3.test.ts'],

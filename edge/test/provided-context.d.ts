@@ -5,6 +5,8 @@ declare module 'vitest' {
   interface ProvidedContext {
     fakeCogUrl: string;
     receiverUrl: string;
+    /** The labelled fake of Replicate's HTTP API (edge-replicate project). */
+    fakeReplicateUrl: string;
     /** The local radosgw of the edge-s3 project. */
     s3: {
       endpoint: string;
