@@ -22,6 +22,8 @@ interface ProjectOptions {
   /** Node-side servers to start first (the fake Cog server and receiver are always there). */
   readonly globalSetup?: string[];
   readonly bindings?: (inject: <T>(key: string) => T) => Record<string, string>;
+  /** Per-test limit (a hang detector): 30 s unless given. */
+  readonly testTimeoutMs?: number;
 }
 
 function project(name: string, options: ProjectOptions): TestProjectInlineConfiguration {
@@ -53,7 +55,7 @@ function project(name: string, options: ProjectOptions): TestProjectInlineConfig
       exclude: options.exclude ?? [],
       setupFiles: ['test/support/apply-migrations.ts'],
       globalSetup: ['test/node/global-setup.ts', ...(options.globalSetup ?? [])],
-      testTimeout: 30_000,
+      testTimeout: options.testTimeoutMs ?? 30_000,
       hookTimeout: 60_000,
     },
   };
@@ -62,7 +64,12 @@ function project(name: string, options: ProjectOptions): TestProjectInlineConfig
 export const edgeProjects = [
   project('edge', {
     include: ['test/**/*.test.ts'],
-    exclude: ['test/**/*.production.test.ts', 'test/**/*.s3.test.ts', 'test/**/*.replicate.test.ts'],
+    exclude: [
+      'test/**/*.production.test.ts',
+      'test/**/*.s3.test.ts',
+      'test/**/*.replicate.test.ts',
+      'test/**/*.e2e.test.ts',
+    ],
     allowLoopback: true,
   }),
   project('edge-production', { include: ['test/**/*.production.test.ts'], allowLoopback: false }),
@@ -101,6 +108,14 @@ export const edgeProjects = [
         S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
       };
     },
+  }),
+  // The whole service on loopback: real radosgw, the real GPU function (demo bundle), the edge under
+  // wrangler dev; the tests inside workerd drive it over HTTP.
+  project('edge-e2e', {
+    include: ['test/**/*.e2e.test.ts'],
+    allowLoopback: true,
+    globalSetup: ['test/node/e2e-setup.ts'],
+    testTimeoutMs: 600_000,
   }),
 ];
 

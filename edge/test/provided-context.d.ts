@@ -7,6 +7,14 @@ declare module 'vitest' {
     receiverUrl: string;
     /** The labelled fake of Replicate's HTTP API (edge-replicate project). */
     fakeReplicateUrl: string;
+    /** The end-to-end stack of the edge-e2e project (all on loopback). */
+    e2e: {
+      edgeUrl: string;
+      edgeReplicateUrl: string;
+      receiverUrl: string;
+      controlUrl: string;
+      adminToken: string;
+    };
     /** The local radosgw of the edge-s3 project. */
     s3: {
       endpoint: string;

@@ -25,6 +25,8 @@ export interface FakeReplicateOptions {
   /** whsec_ secret the fake signs its webhooks with (the edge's REPLICATE_WEBHOOK_SECRET). */
   readonly webhookSecret: string;
   readonly cogUrl?: string;
+  /** Port on 127.0.0.1; default a free one. */
+  readonly port?: number;
 }
 
 interface FakePrediction {
@@ -218,7 +220,7 @@ export async function startFakeReplicate(options: FakeReplicateOptions): Promise
       return sendJson(response, 200, prediction);
     }
     sendJson(response, 404, { detail: 'Not found.' });
-  });
+  }, options.port);
   self = server.url;
   return { ...server, requests };
 }
