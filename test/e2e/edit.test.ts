@@ -66,7 +66,7 @@ describe('relocation', () => {
     const request = await requestFor(scene, [{ kind: 'relocate', shape: source, target: [84, 60] }]);
     first = await runEdit(request);
     second = await runEdit(request);
-  }, 120_000);
+  });
 
   it('carries the object to the target region', () => {
     const stats = colourIn(output(first), target, RED);
