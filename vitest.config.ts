@@ -3,6 +3,9 @@ import { edgeProjects } from './edge/vitest.config.ts';
 
 export default defineConfig({
   test: {
+    // The edge's global setups stop real servers (wrangler dev, radosgw, the GPU function) after the
+    // run; vitest exits the process when closing takes longer than this.
+    teardownTimeout: 120_000,
     projects: [
       {
         test: {

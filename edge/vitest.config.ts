@@ -121,4 +121,5 @@ export const edgeProjects = [
   }),
 ];
 
-export default defineConfig({ test: { projects: edgeProjects } });
+/** Run alone (npx vitest --config edge/vitest.config.ts); the root config sets the same teardown limit. */
+export default defineConfig({ test: { teardownTimeout: 120_000, projects: edgeProjects } });
