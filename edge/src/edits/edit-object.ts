@@ -220,11 +220,6 @@ export class EditObject extends DurableObject<Env> {
     });
   }
 
-  async snapshot(): Promise<EditSnapshot | null> {
-    const record = await this.load();
-    return record ? this.snapshotOf(record) : null;
-  }
-
   /** The public edit object, with signed URLs (for callers without storage access). */
   async view(): Promise<EditObjectJson | null> {
     const record = await this.load();

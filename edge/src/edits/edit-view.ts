@@ -34,7 +34,7 @@ export interface EditUrls {
 
 export type EditObjectJson = Job & { readonly urls: EditUrls };
 
-export function editUrls(baseUrl: string, id: string): EditUrls {
+function editUrls(baseUrl: string, id: string): EditUrls {
   const self = `${baseUrl}/v1/edits/${id}`;
   return {
     get: self,
