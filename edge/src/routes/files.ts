@@ -9,14 +9,14 @@ import { HttpError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { readBody } from '../http/body.ts';
 import { allowOnly } from '../http/methods.ts';
-import { checkFileUrl } from '../storage/file-urls.ts';
+import { checkFileUrl, FILES_PATH } from '../storage/file-urls.ts';
 import { storeFor } from '../storage/index.ts';
 
 const files = new Hono<AppEnv>();
 
 async function authorisedKey(c: Context<AppEnv>, method: 'GET' | 'PUT'): Promise<string> {
   if (c.var.config.storage !== 'r2') throw new HttpError('not_found', 'no such file route with this store');
-  const path = new URL(c.req.url).pathname.slice('/files/'.length);
+  const path = new URL(c.req.url).pathname.slice(FILES_PATH.length);
   const key = path.split('/').map(decodeURIComponent).join('/');
   const problem = await checkFileUrl(c.var.config.signingSecret, method, key, {
     expires: c.req.query('expires'),
