@@ -44,6 +44,8 @@ export const DISPATCH_BACKOFF_S = [2, 5, 15, 30, 60, 120, 300, 600];
 const HOUSEKEEPING_RETRY_S = 10;
 /** Webhook ids remembered per edit to refuse replays (each callback has its own). */
 const SEEN_CALLBACKS = 500;
+/** Milliseconds between keep-alive comments on an idle event stream. */
+const HEARTBEAT_MS = 15_000;
 /** Deliveries attempted in one alarm run before yielding. */
 const DELIVERIES_PER_ALARM = 20;
 
@@ -125,6 +127,8 @@ export class EditObject extends DurableObject<Env> {
   private sse: Promise<unknown> = Promise.resolve();
   /** One delivery run at a time (deliveries go in event order). */
   private delivering = false;
+  /** Comment frames to open streams while nothing happens, so idle proxies keep them open. */
+  private heartbeat: number | null = null;
   private readonly encoder = new TextEncoder();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -359,7 +363,10 @@ export class EditObject extends DurableObject<Env> {
       .exec<EventRow>('SELECT seq, type, data FROM events WHERE seq > ? ORDER BY seq', after)
       .toArray();
     const done = isFinished(record.status);
-    if (!done) this.listeners.add(writer);
+    if (!done) {
+      this.listeners.add(writer);
+      this.heartbeat ??= setInterval(() => this.ping(), HEARTBEAT_MS);
+    }
     this.queueSse(async () => {
       const ignore = () => undefined;
       writer.write(this.encoder.encode('retry: 2000\n\n')).catch(ignore);
@@ -613,6 +620,18 @@ export class EditObject extends DurableObject<Env> {
       data = { progress, previews: await Promise.all(previews.map((key) => store.signedGetUrl(key, ttl))) };
     }
     return this.encoder.encode(`id: ${row.seq}\nevent: ${row.type}\ndata: ${JSON.stringify(data)}\n\n`);
+  }
+
+  private ping(): void {
+    if (this.listeners.size === 0) {
+      clearInterval(this.heartbeat);
+      this.heartbeat = null;
+      return;
+    }
+    const frame = this.encoder.encode(': keep-alive\n\n');
+    this.queueSse(async () => {
+      for (const writer of this.listeners) writer.write(frame).catch(() => this.listeners.delete(writer));
+    });
   }
 
   /** Ends every open stream after the frames already queued (the terminal status last). */
