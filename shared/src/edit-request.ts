@@ -10,7 +10,7 @@
 import { z } from 'zod';
 import { type ContractError, contractError, type Path } from './errors.ts';
 import { distinctRing, findSelfIntersection, isCollinear, isInsideImage, type Point } from './geometry.ts';
-import { httpsUrlSchema } from './https-url.ts';
+import { httpsUrlSchema, type UrlPolicy } from './https-url.ts';
 import { type ImageRef, imageRefSchema, inlineImageInfo } from './image-ref.ts';
 import { crossFieldCheck, report, type ValidationResult, validate } from './issues.ts';
 import { DEFAULT_LIMITS, type Limits, resolveLimits } from './limits.ts';
@@ -105,10 +105,10 @@ function polygonSchema(limits: Limits) {
     });
 }
 
-function regionSourceSchema(limits: Limits) {
+function regionSourceSchema(limits: Limits, urlPolicy: UrlPolicy) {
   return z
     .strictObject({
-      mask: imageRefSchema(limits)
+      mask: imageRefSchema(limits, urlPolicy)
         .meta({ description: 'Binary mask the size of the image; white (> 50%) marks the region.' })
         .optional(),
       polygons: z
@@ -140,11 +140,11 @@ function regionSourceSchema(limits: Limits) {
     });
 }
 
-function operationSchema(limits: Limits) {
+function operationSchema(limits: Limits, urlPolicy: UrlPolicy) {
   return z
     .strictObject({
       kind: z.enum(OPERATION_KINDS),
-      source: regionSourceSchema(limits),
+      source: regionSourceSchema(limits, urlPolicy),
       target: pointSchema(limits, 'Where the region centroid goes,'),
       anchor: pointSchema(limits, 'Pivot of rotate and scale,').optional(),
     })
@@ -223,19 +223,22 @@ function metadataSchema(limits: Limits) {
     });
 }
 
-/** The edit request schema under the given limits. */
-export function editRequestSchema(limits: Limits = DEFAULT_LIMITS) {
+/**
+ * The edit request schema under the given limits. The URL policy is https only unless a server's
+ * local-development switch allows http to loopback hosts (https-url.ts).
+ */
+export function editRequestSchema(limits: Limits = DEFAULT_LIMITS, urlPolicy: UrlPolicy = {}) {
   const prompt = (description: string) => z.string().max(limits.maxPromptLength).meta({ description });
   return z
     .strictObject({
-      image: imageRefSchema(limits).meta({ description: 'The photo to edit.' }),
-      operations: limitedList(operationSchema(limits), limits.maxOperations, 'operation')
+      image: imageRefSchema(limits, urlPolicy).meta({ description: 'The photo to edit.' }),
+      operations: limitedList(operationSchema(limits, urlPolicy), limits.maxOperations, 'operation')
         .meta({ description: 'Region operations, applied together.' })
         .optional(),
       drags: limitedList(dragSchema(limits), limits.maxDrags, 'drag')
         .meta({ description: 'Point drags (DragBench style), an alternative to operations.' })
         .optional(),
-      editable_mask: imageRefSchema(limits)
+      editable_mask: imageRefSchema(limits, urlPolicy)
         .meta({ description: 'With drags: the area that may change (white); the rest is kept.' })
         .optional(),
       prompts: z
@@ -245,7 +248,11 @@ export function editRequestSchema(limits: Limits = DEFAULT_LIMITS) {
         })
         .optional(),
       options: EditOptionsSchema.optional(),
-      webhook: httpsUrlSchema(limits.maxUrlLength, 'https URL that receives job events.').optional(),
+      webhook: httpsUrlSchema(
+        limits.maxUrlLength,
+        'https URL that receives job events.',
+        urlPolicy,
+      ).optional(),
       webhook_events_filter: WebhookEventsFilterSchema.optional(),
       metadata: metadataSchema(limits).optional(),
     })
@@ -295,11 +302,11 @@ export type PointDrag = NonNullable<EditRequest['drags']>[number];
 
 const schemaCache = new Map<string, ReturnType<typeof editRequestSchema>>();
 
-function cachedSchema(limits: Limits): ReturnType<typeof editRequestSchema> {
-  const key = JSON.stringify(limits);
+function cachedSchema(limits: Limits, urlPolicy: UrlPolicy): ReturnType<typeof editRequestSchema> {
+  const key = JSON.stringify({ limits, urlPolicy });
   let schema = schemaCache.get(key);
   if (!schema) {
-    schema = editRequestSchema(limits);
+    schema = editRequestSchema(limits, urlPolicy);
     schemaCache.set(key, schema);
   }
   return schema;
@@ -309,8 +316,9 @@ function cachedSchema(limits: Limits): ReturnType<typeof editRequestSchema> {
 export function parseEditRequest(
   input: unknown,
   limits: Partial<Limits> = {},
+  urlPolicy: UrlPolicy = {},
 ): ValidationResult<EditRequest> {
-  return validate(cachedSchema(resolveLimits(limits)), input);
+  return validate(cachedSchema(resolveLimits(limits), urlPolicy), input);
 }
 
 /** The error for a source region found empty, wherever that is detected (e.g. after decoding a mask). */

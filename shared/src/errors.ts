@@ -37,16 +37,27 @@ const REQUEST_CODES = {
   mask_size_mismatch: { http: 422, description: 'A mask whose size differs from the image.' },
   metadata_too_large: { http: 413, description: 'Metadata over its serialised size limit.' },
   invalid_json: { http: 400, description: 'A request body that is not JSON.' },
+  address_not_allowed: {
+    http: 422,
+    description: 'A URL whose host is or resolves to a private, loopback, link-local or reserved address.',
+  },
+  request_too_large: { http: 413, description: 'A request body over its byte limit.' },
 } as const satisfies Record<string, CodeInfo>;
 
 /** Codes a job can end with, or that the service answers outside request validation. */
 const RUNTIME_CODES = {
   image_unreadable: { http: 422, description: 'The image could not be fetched or decoded.' },
+  fetch_timeout: { http: 422, description: 'An image URL did not deliver its bytes within the time limit.' },
   canceled: { http: 409, description: 'The job was canceled.' },
   timeout: { http: 504, description: 'The job ran past its time limit.' },
   not_found: { http: 404, description: 'No job or upload with that id.' },
   invalid_transition: { http: 409, description: 'A job status change the lifecycle forbids.' },
   at_capacity: { http: 503, description: 'No worker is free; retry later.' },
+  not_ready: {
+    http: 503,
+    description: 'The GPU function has not finished setup, failed it, or is shutting down.',
+  },
+  upload_failed: { http: 502, description: 'An output file could not be stored at the upload URL.' },
   internal: { http: 500, description: 'An unexpected failure inside the service.' },
 } as const satisfies Record<string, CodeInfo>;
 

@@ -5,7 +5,7 @@
  * checked from the reference itself.
  */
 import { z } from 'zod';
-import { httpsUrlSchema } from './https-url.ts';
+import { httpsUrlSchema, type UrlPolicy } from './https-url.ts';
 import {
   IMAGE_FORMATS,
   type ImageFormat,
@@ -79,8 +79,8 @@ function reportUnsupported(ctx: CheckContext<string>, mediaType: string): void {
   );
 }
 
-/** The image reference schema under the given limits. */
-export function imageRefSchema(limits: Limits) {
+/** The image reference schema under the given limits (and URL policy: https only by default). */
+export function imageRefSchema(limits: Limits, urlPolicy: UrlPolicy = {}) {
   const maxDataChars = Math.ceil(limits.maxImageBytes / 3) * 4 + 'data:image/jpeg;base64,'.length;
   return z
     .strictObject({
@@ -94,7 +94,11 @@ export function imageRefSchema(limits: Limits) {
         })
         .meta({ description: 'Id returned by the upload endpoint.', pattern: UPLOAD_ID.source })
         .optional(),
-      url: httpsUrlSchema(limits.maxUrlLength, 'https URL the service fetches the image from.').optional(),
+      url: httpsUrlSchema(
+        limits.maxUrlLength,
+        'https URL the service fetches the image from.',
+        urlPolicy,
+      ).optional(),
       data: z
         .string()
         .check((ctx) => checkDataUri(ctx, limits))

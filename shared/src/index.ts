@@ -7,6 +7,7 @@
  *   `{ok: true, value}` or `{ok: false, errors: ContractError[]}` (code, path, message).
  * - `resolveSettings(request.options)`: every hyperparameter, preset plus overrides.
  * - `JobSchema`, `WebhookPayloadSchema`, `ApiErrorSchema` with `validate(schema, json)`.
+ * - `PredictionRequestSchema`, `PredictionSchema`: the Cog API of the GPU function.
  * - `renderContractJsonSchemas()`: the JSON Schema files `npm run build:schema` writes.
  */
 export * from './edit-request.ts';
@@ -20,5 +21,6 @@ export * from './job.ts';
 export * from './json-schema.ts';
 export * from './limits.ts';
 export * from './options.ts';
+export * from './prediction.ts';
 export * from './presets.ts';
 export * from './webhook.ts';

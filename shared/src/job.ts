@@ -41,7 +41,8 @@ export const PROGRESS_PHASES = [
 ] as const;
 export type ProgressPhase = (typeof PROGRESS_PHASES)[number];
 
-const timestamp = z.iso.datetime({ offset: true });
+/** ISO 8601 date-time with an offset, as every timestamp of the API is written. */
+export const TimestampSchema = z.iso.datetime({ offset: true });
 
 export const ProgressSchema = z
   .strictObject({
@@ -57,13 +58,15 @@ export const ProgressSchema = z
 export type Progress = z.infer<typeof ProgressSchema>;
 
 /** Where results live: https URLs in production, data URLs when no store is configured. */
-const resultUrl = z.string().min(1).meta({ format: 'uri' });
+export const ResultUrlSchema = z.string().min(1).meta({ format: 'uri' });
 
 export const JobOutputSchema = z
   .strictObject({
-    image: resultUrl.meta({ description: 'The edited image.' }),
-    editable_mask: resultUrl.optional().meta({ description: 'The mask the edit was confined to (PNG).' }),
-    previews: z.array(resultUrl).meta({ description: 'Intermediate previews, oldest first.' }),
+    image: ResultUrlSchema.meta({ description: 'The edited image.' }),
+    editable_mask: ResultUrlSchema.optional().meta({
+      description: 'The mask the edit was confined to (PNG).',
+    }),
+    previews: z.array(ResultUrlSchema).meta({ description: 'Intermediate previews, oldest first.' }),
   })
   .meta({ title: 'JobOutput' });
 export type JobOutput = z.infer<typeof JobOutputSchema>;
@@ -87,9 +90,9 @@ export const JobSchema = z
     error: ApiErrorSchema.nullable(),
     metrics: JobMetricsSchema,
     metadata: z.record(z.string(), z.unknown()).meta({ description: 'Echo of the request metadata.' }),
-    created_at: timestamp,
-    started_at: timestamp.nullable(),
-    completed_at: timestamp.nullable(),
+    created_at: TimestampSchema,
+    started_at: TimestampSchema.nullable(),
+    completed_at: TimestampSchema.nullable(),
   })
   .meta({ title: 'Job', description: 'One edit and its state (Cog calls this a prediction).' });
 export type Job = z.infer<typeof JobSchema>;

@@ -1,13 +1,20 @@
 /**
  * The contract as JSON Schema (draft 2020-12) documents, rendered deterministically so the
  * build step's output only changes when the contract does. The GPU function serves the edit
- * request as Cog's Input in /openapi.json; the edge puts all four into its OpenAPI document.
+ * request and the prediction output as Cog's Input and Output in /openapi.json; the edge puts the
+ * public ones into its OpenAPI document and reads the GPU function's predictions with the others.
  */
 import { z } from 'zod';
 import { editRequestSchema } from './edit-request.ts';
 import { ApiErrorSchema } from './errors.ts';
 import { JobSchema } from './job.ts';
 import { DEFAULT_LIMITS } from './limits.ts';
+import {
+  HealthCheckSchema,
+  PredictionOutputSchema,
+  PredictionRequestSchema,
+  PredictionSchema,
+} from './prediction.ts';
 import { DEFAULT_PRESET, PRESETS } from './presets.ts';
 import { WebhookPayloadSchema } from './webhook.ts';
 
@@ -22,6 +29,10 @@ const DOCUMENTS = {
   'job.json': { schema: JobSchema, io: 'output' },
   'webhook-payload.json': { schema: WebhookPayloadSchema, io: 'output' },
   'error.json': { schema: ApiErrorSchema, io: 'output' },
+  'prediction-request.json': { schema: PredictionRequestSchema, io: 'input' },
+  'prediction.json': { schema: PredictionSchema, io: 'output' },
+  'prediction-output.json': { schema: PredictionOutputSchema, io: 'output' },
+  'health-check.json': { schema: HealthCheckSchema, io: 'output' },
 } as const satisfies Record<string, { schema: z.ZodType; io: 'input' | 'output' }>;
 
 export type SchemaFileName = keyof typeof DOCUMENTS;

@@ -75,6 +75,9 @@ export const EditOptionsSchema = z
       OPTION_RANGES.previewInterval,
       'Send a preview every N iterations or steps; 0 = none.',
     ),
+    output_metrics: z.boolean().meta({
+      description: 'Also return the full per-edit metrics (losses, phase times, notes) as a JSON file.',
+    }),
   })
   .partial()
   .check(

@@ -45,6 +45,7 @@ const PAPER: Settings = {
   output_format: 'png',
   output_quality: 95,
   preview_interval: 0,
+  output_metrics: false,
 };
 
 export const PRESETS: Readonly<Record<PresetName, Readonly<Settings>>> = {

@@ -30,12 +30,16 @@ const validators = Object.fromEntries(
 ) as Record<SchemaFileName, ReturnType<typeof ajv.compile>>;
 
 describe('contract JSON Schema files', () => {
-  it('are the four documents the consumers read', () => {
+  it('are the documents the consumers read', () => {
     expect(SCHEMA_FILE_NAMES).toEqual([
       'edit-request.json',
       'job.json',
       'webhook-payload.json',
       'error.json',
+      'prediction-request.json',
+      'prediction.json',
+      'prediction-output.json',
+      'health-check.json',
     ]);
   });
 

@@ -23,6 +23,7 @@ describe('presets', () => {
       output_format: 'png',
       output_quality: 95,
       preview_interval: 0,
+      output_metrics: false,
     });
   });
 
