@@ -15,6 +15,7 @@ export type BundleErrorCode =
   | 'bundle_graph_unknown' // the caller asked for a graph the bundle does not have
   | 'bundle_session_failed' // onnxruntime refused to open a graph
   | 'bundle_out_exists' // a build's output folder already exists and is not empty
+  | 'bundle_download_failed' // a file of a bundle downloaded at setup could not be fetched
   | 'bundle_source_invalid'; // a build's source weights are missing or do not match the model
 
 export interface BundleProblem {

@@ -10,6 +10,7 @@ const commands: Record<string, () => Promise<Command>> = {
   edit: async () => (await import('./edit.ts')).edit,
   bundle: async () => (await import('./bundle.ts')).bundle,
   graph: async () => (await import('./graph.ts')).graph,
+  serve: async () => (await import('./serve.ts')).serve,
 };
 
 async function usage(): Promise<string> {

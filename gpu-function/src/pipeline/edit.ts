@@ -7,6 +7,7 @@
  * Beyond the paper: with `background_compositing`, the output keeps the original pixels outside B
  * (a FEATHER_WIDTH_PX seam inside B), so the background is exactly the input's.
  */
+import type { UrlPolicy } from '@dragflow/shared/https-url';
 import type { Progress, ProgressPhase } from '@dragflow/shared/job';
 import type { Limits } from '@dragflow/shared/limits';
 import type * as ort from 'onnxruntime-node';
@@ -46,6 +47,8 @@ export interface EditRunOptions {
   limits?: Partial<Limits>;
   /** Reads the request's images (default: inline data URIs only). */
   load?: LoadImageBytes;
+  /** Which image URLs the request may name (default https only; a server's local-dev switch widens it). */
+  urlPolicy?: UrlPolicy;
   sessionOptions?: ort.InferenceSession.SessionOptions;
   /** Keeps models open between edits (a worker's cache); without it the edit opens and releases its own. */
   models?: ModelCache;
@@ -107,6 +110,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
     input,
     options.load ?? inlineImageLoader(options.limits),
     options.limits,
+    options.urlPolicy,
   );
   const { settings, working } = prepared;
   const bundle = await (options.models

@@ -5,6 +5,7 @@
  */
 import { checkAgainstImage, type EditRequest, parseEditRequest } from '@dragflow/shared/edit-request';
 import type { Path } from '@dragflow/shared/errors';
+import type { UrlPolicy } from '@dragflow/shared/https-url';
 import { decodeBase64, type ImageRef, parseDataUri } from '@dragflow/shared/image-ref';
 import { type Limits, resolveLimits } from '@dragflow/shared/limits';
 import { resolveSettings, type Settings } from '@dragflow/shared/presets';
@@ -56,8 +57,9 @@ export async function prepareEdit(
   input: unknown,
   load: LoadImageBytes = inlineImageLoader(),
   limits: Partial<Limits> = {},
+  urlPolicy: UrlPolicy = {},
 ): Promise<PreparedEdit> {
-  const parsed = parseEditRequest(input, limits);
+  const parsed = parseEditRequest(input, limits, urlPolicy);
   if (!parsed.ok) throw new EditRejected(parsed.errors);
   const request = parsed.value;
   try {

@@ -1,79 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { modelConfig, TINY_GRID } from '../../src/bundle/build.ts';
 import { BundleError } from '../../src/bundle/errors.ts';
-import {
-  type ManifestBody,
-  parseManifest,
-  sealManifest,
-  serializeManifest,
-} from '../../src/bundle/manifest.ts';
-import { inspectBundle, sha256File, verifyBundle } from '../../src/bundle/verify.ts';
-import { autoEncoderConfigs, fluxConfigs } from '../../src/flux/config.ts';
-
-const FILES: Record<string, number> = {
-  'transformer.onnx': 3000,
-  'vae_decoder.onnx': 1500,
-  'weights/transformer.bin': 70_000,
-  'weights/vae.bin': 1,
-};
-
-function body(files: ManifestBody['files']): ManifestBody {
-  const io = [{ name: 'x', dtype: 'float32' as const, shape: [1, 'tokens', 16] }];
-  return {
-    format_version: 1,
-    family: 'flux1',
-    model: 'tiny',
-    config: modelConfig(fluxConfigs.tiny, autoEncoderConfigs['tiny-ae'], TINY_GRID),
-    precision: { storage: 'float32', compute: 'float32' },
-    graphs: [
-      {
-        name: 'velocity',
-        file: 'transformer.onnx',
-        inputs: io,
-        outputs: io,
-        weight_files: ['weights/transformer.bin'],
-      },
-      {
-        name: 'vae_decoder',
-        file: 'vae_decoder.onnx',
-        inputs: io,
-        outputs: io,
-        weight_files: ['weights/vae.bin'],
-      },
-    ],
-    weight_files: [
-      {
-        path: 'weights/transformer.bin',
-        bytes: FILES['weights/transformer.bin']!,
-        tensors: [
-          { name: 'img_in.weight', dtype: 'float32', shape: [16, 1024], offset: 4096, length: 65_536 },
-        ],
-      },
-      { path: 'weights/vae.bin', bytes: FILES['weights/vae.bin']!, tensors: [] },
-    ],
-    licence: { id: 'Apache-2.0', commercial_use: true, url: 'https://www.apache.org/licenses/LICENSE-2.0' },
-    source: { kind: 'random', generator: 'test', seed: 7 },
-    generative_prior: false,
-    notice: 'Random weights for tests: this bundle has no generative prior.',
-    files,
-  };
-}
+import { parseManifest, sealManifest } from '../../src/bundle/manifest.ts';
+import { inspectBundle, verifyBundle } from '../../src/bundle/verify.ts';
+import { FAKE_BUNDLE_FILES, writeFakeBundle } from './fake-bundle.ts';
 
 let dir: string;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'bundle-verify-'));
-  const files: ManifestBody['files'] = {};
-  for (const [path, bytes] of Object.entries(FILES)) {
-    await mkdir(join(dir, path, '..'), { recursive: true });
-    await writeFile(join(dir, path), randomBytes(bytes));
-    files[path] = { sha256: await sha256File(join(dir, path)), bytes };
-  }
-  await writeFile(join(dir, 'manifest.json'), serializeManifest(body(files)));
+  await writeFakeBundle(dir);
 });
 
 afterEach(async () => {
@@ -102,10 +41,10 @@ describe('verifyBundle', () => {
     }
   });
 
-  it.each(Object.keys(FILES))(
+  it.each(Object.keys(FAKE_BUNDLE_FILES))(
     'names %s when one of its bytes is flipped (first, middle, last)',
     async (path) => {
-      const size = FILES[path]!;
+      const size = FAKE_BUNDLE_FILES[path]!;
       for (const offset of new Set([0, Math.floor(size / 2), size - 1])) {
         await flipByte(path, offset, 0x01);
         const report = await inspectBundle(dir);
