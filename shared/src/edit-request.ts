@@ -385,7 +385,7 @@ function* requestPoints(request: EditRequest): Generator<[Path, Point]> {
 }
 
 /** Every mask of a request with its path. */
-function* requestMasks(request: EditRequest): Generator<[Path, ImageRef]> {
+export function* requestMasks(request: EditRequest): Generator<[Path, ImageRef]> {
   for (const [i, operation] of (request.operations ?? []).entries()) {
     if (operation.source.mask) yield [regionMaskPath(i), operation.source.mask];
   }

@@ -61,10 +61,33 @@ const RUNTIME_CODES = {
   internal: { http: 500, description: 'An unexpected failure inside the service.' },
 } as const satisfies Record<string, CodeInfo>;
 
-export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = { ...REQUEST_CODES, ...RUNTIME_CODES };
+/** Codes of the edge's public HTTP API around the contract: auth, billing, limits, callbacks. */
+const API_CODES = {
+  unauthorized: { http: 401, description: 'A missing, malformed, unknown or revoked API key or token.' },
+  insufficient_credits: { http: 402, description: 'The balance cannot cover the price of the edit.' },
+  rate_limited: { http: 429, description: 'Too many requests for this key; see Retry-After.' },
+  idempotency_conflict: {
+    http: 409,
+    description: 'An Idempotency-Key reused with a different request body.',
+  },
+  invalid_header: { http: 400, description: 'A request header that is malformed or not allowed.' },
+  method_not_allowed: { http: 405, description: 'An HTTP method the route does not accept.' },
+  upload_incomplete: { http: 409, description: 'An upload whose bytes have not been received yet.' },
+  callback_rejected: { http: 401, description: 'A GPU callback with a wrong secret or signature.' },
+  callback_replayed: {
+    http: 409,
+    description: 'A GPU callback already processed, too old, or for a finished attempt.',
+  },
+} as const satisfies Record<string, CodeInfo>;
+
+export const ERROR_CODES: Readonly<Record<ErrorCode, CodeInfo>> = {
+  ...REQUEST_CODES,
+  ...RUNTIME_CODES,
+  ...API_CODES,
+};
 
 export type RequestErrorCode = keyof typeof REQUEST_CODES;
-export type ErrorCode = RequestErrorCode | keyof typeof RUNTIME_CODES;
+export type ErrorCode = RequestErrorCode | keyof typeof RUNTIME_CODES | keyof typeof API_CODES;
 
 const codeNames = Object.keys(ERROR_CODES) as [ErrorCode, ...ErrorCode[]];
 export const ErrorCodeSchema = z.enum(codeNames).meta({ description: 'Stable machine-readable error code.' });

@@ -791,3 +791,31 @@ describe('errors raised after decoding', () => {
     });
   });
 });
+
+describe('URL policy (local-development switch of the servers)', () => {
+  const loopback = { allowLoopbackHttp: true };
+  const withUrls = (image: string, webhook: string): Json => ({ ...base(), image: { url: image }, webhook });
+
+  it('refuses plain http by default, even to loopback', () => {
+    expect(
+      outcome(parseEditRequest(withUrls('http://127.0.0.1:9000/a.png', 'http://localhost:8787/h'))),
+    ).toEqual([
+      ['invalid_url', ['image', 'url']],
+      ['invalid_url', ['webhook']],
+    ]);
+  });
+
+  it('admits http to loopback hosts only when the switch is on', () => {
+    for (const host of ['127.0.0.1:9000', 'localhost:8787', '[::1]:5000', '127.3.2.1']) {
+      expect(parseEditRequest(withUrls(`http://${host}/a.png`, `http://${host}/h`), {}, loopback).ok).toBe(
+        true,
+      );
+    }
+    expect(
+      outcome(parseEditRequest(withUrls('http://10.0.0.1/a.png', 'http://example.com/h'), {}, loopback)),
+    ).toEqual([
+      ['invalid_url', ['image', 'url']],
+      ['invalid_url', ['webhook']],
+    ]);
+  });
+});

@@ -1,0 +1,40 @@
+/**
+ * A local customer webhook receiver for tests: records every delivery to /hooks/{name} with its
+ * headers and raw body, and answers 200, or for `failFirst` deliveries the configured status
+ * (POST /_behaviour/{name} {"failFirst": 3, "status": 503}) to play a receiver that is down and
+ * comes back. GET /_received/{name} lists what arrived, in arrival order.
+ */
+import { type Listening, listen, readText, sendJson } from './http-json.ts';
+
+export interface ReceivedWebhook {
+  readonly headers: Record<string, string>;
+  readonly body: string;
+  readonly answered: number;
+}
+
+export async function startWebhookReceiver(): Promise<Listening> {
+  const received = new Map<string, ReceivedWebhook[]>();
+  const behaviour = new Map<string, { failFirst: number; status: number }>();
+  return listen(async (request, response) => {
+    const url = new URL(request.url ?? '/', 'http://receiver');
+    const [, kind, name] = url.pathname.split('/');
+    const text = await readText(request);
+    if (kind === '_behaviour' && name && request.method === 'POST') {
+      behaviour.set(name, JSON.parse(text) as { failFirst: number; status: number });
+      return sendJson(response, 200, {});
+    }
+    if (kind === '_received' && name) return sendJson(response, 200, received.get(name) ?? []);
+    if (kind === 'hooks' && name && request.method === 'POST') {
+      const rule = behaviour.get(name);
+      const list = received.get(name) ?? [];
+      const status = rule && list.length < rule.failFirst ? rule.status : 200;
+      const headers = Object.fromEntries(
+        Object.entries(request.headers).map(([key, value]) => [key, String(value)]),
+      );
+      list.push({ headers, body: text, answered: status });
+      received.set(name, list);
+      return sendJson(response, status, {});
+    }
+    sendJson(response, 404, {});
+  });
+}
