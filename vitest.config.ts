@@ -1,13 +1,23 @@
 import { defineConfig } from 'vitest/config';
+import { edgeProjects } from './edge/vitest.config.ts';
 
 export default defineConfig({
   test: {
-    include: ['shared/**/*.test.ts', 'gpu-function/**/*.test.ts', 'test/**/*.test.ts'],
-    exclude: ['**/node_modules/**'],
-    // onnxruntime sessions and the property tests are CPU-heavy; the machine has 2 cores.
-    pool: 'forks',
-    maxWorkers: 2,
-    testTimeout: 60_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          name: 'node',
+          include: ['shared/**/*.test.ts', 'gpu-function/**/*.test.ts', 'test/**/*.test.ts'],
+          exclude: ['**/node_modules/**'],
+          // onnxruntime sessions and the property tests are CPU-heavy; the machine has 2 cores.
+          pool: 'forks',
+          maxWorkers: 2,
+          testTimeout: 60_000,
+          hookTimeout: 60_000,
+        },
+      },
+      // The edge runs inside workerd (@cloudflare/vitest-plugin); see edge/vitest.config.ts.
+      ...edgeProjects,
+    ],
   },
 });

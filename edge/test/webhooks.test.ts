@@ -7,7 +7,14 @@
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, inject, it } from 'vitest';
 import { api, editRequest, json, newAccount, type TestAccount } from './support/api.ts';
-import { postCallback, prediction, progressReport, succeeded, waitFor, waitForDispatch } from './support/gpu.ts';
+import {
+  postCallback,
+  prediction,
+  progressReport,
+  succeeded,
+  waitFor,
+  waitForDispatch,
+} from './support/gpu.ts';
 
 interface Received {
   headers: Record<string, string>;
@@ -22,7 +29,10 @@ async function received(name: string): Promise<Received[]> {
 }
 
 async function receiverFails(name: string, failFirst: number, status: number): Promise<void> {
-  await fetch(`${receiver()}/_behaviour/${name}`, { method: 'POST', body: JSON.stringify({ failFirst, status }) });
+  await fetch(`${receiver()}/_behaviour/${name}`, {
+    method: 'POST',
+    body: JSON.stringify({ failFirst, status }),
+  });
 }
 
 interface Delivery {
@@ -33,25 +43,43 @@ interface Delivery {
 }
 
 async function deliveries(account: TestAccount, editId: string): Promise<Delivery[]> {
-  return (await json<{ deliveries: Delivery[] }>(await api(account, 'GET', `/v1/edits/${editId}/webhook-deliveries`))).deliveries;
+  return (
+    await json<{ deliveries: Delivery[] }>(
+      await api(account, 'GET', `/v1/edits/${editId}/webhook-deliveries`),
+    )
+  ).deliveries;
 }
 
 const IMAGE = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 9]);
 
 /** Runs an edit through start, two progress reports and success, with the webhook at `/hooks/{name}`. */
-async function runEdit(account: TestAccount, name: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const response = await api(account, 'POST', '/v1/edits', editRequest({ webhook: `${receiver()}/hooks/${name}`, ...extra }));
+async function runEdit(
+  account: TestAccount,
+  name: string,
+  extra: Record<string, unknown> = {},
+): Promise<string> {
+  const response = await api(
+    account,
+    'POST',
+    '/v1/edits',
+    editRequest({ webhook: `${receiver()}/hooks/${name}`, ...extra }),
+  );
   expect(response.status).toBe(202);
   const { id } = await json<{ id: string }>(response);
   const gpu = await waitForDispatch(id);
   await postCallback(gpu.callback, prediction(gpu.predictionId, 'processing'));
   await postCallback(gpu.callback, progressReport(gpu.predictionId, 'transport', 10, 50));
   await postCallback(gpu.callback, progressReport(gpu.predictionId, 'transport', 11, 50));
-  expect((await postCallback(gpu.callback, await succeeded(gpu.predictionId, IMAGE, IMAGE))).status).toBe(200);
+  expect((await postCallback(gpu.callback, await succeeded(gpu.predictionId, IMAGE, IMAGE))).status).toBe(
+    200,
+  );
   return id;
 }
 
-function verified(account: TestAccount, delivery: Received): { type: string; data: { id: string; status: string } } {
+function verified(
+  account: TestAccount,
+  delivery: Received,
+): { type: string; data: { id: string; status: string } } {
   return new Webhook(account.webhookSecret).verify(delivery.body, delivery.headers) as {
     type: string;
     data: { id: string; status: string };
@@ -80,11 +108,13 @@ describe('customer webhooks', () => {
       expect.stringMatching(new RegExp(`^msg_${id}_\\d+$`)),
     ]);
     // A signature from another secret does not verify.
-    expect(() => new Webhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw').verify(list[0]!.body, list[0]!.headers)).toThrow(
-      'No matching signature found',
-    );
+    expect(() =>
+      new Webhook('whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw').verify(list[0]!.body, list[0]!.headers),
+    ).toThrow('No matching signature found');
     const visible = await deliveries(account, id);
-    expect(visible.map((delivery) => [delivery.type, delivery.state, delivery.attempts.map((a) => a.status)])).toEqual([
+    expect(
+      visible.map((delivery) => [delivery.type, delivery.state, delivery.attempts.map((a) => a.status)]),
+    ).toEqual([
       ['edit.started', 'delivered', [200]],
       ['edit.progress', 'delivered', [200]],
       ['edit.succeeded', 'delivered', [200]],
@@ -164,7 +194,11 @@ function parseSse(text: string): SseEvent[] {
     .split('\n\n')
     .filter((frame) => frame.includes('data: '))
     .map((frame) => {
-      const field = (name: string) => frame.split('\n').find((line) => line.startsWith(`${name}: `))!.slice(name.length + 2);
+      const field = (name: string) =>
+        frame
+          .split('\n')
+          .find((line) => line.startsWith(`${name}: `))!
+          .slice(name.length + 2);
       return { id: Number(field('id')), event: field('event'), data: JSON.parse(field('data')) };
     });
 }
@@ -176,7 +210,12 @@ describe('events stream', () => {
     const stream = await api(account, 'GET', `/v1/edits/${id}/events`);
     expect(stream.headers.get('content-type')).toBe('text/event-stream; charset=utf-8');
     const events = parseSse(await stream.text());
-    expect(events.map((event) => `${event.event} ${(event.data.status as string) ?? (event.data.progress as { step: number }).step}`)).toEqual([
+    expect(
+      events.map(
+        (event) =>
+          `${event.event} ${(event.data.status as string) ?? (event.data.progress as { step: number }).step}`,
+      ),
+    ).toEqual([
       'status queued',
       'status starting',
       'status processing',
@@ -185,7 +224,10 @@ describe('events stream', () => {
       'status succeeded',
     ]);
     expect(events.map((event) => event.id)).toEqual([1, 2, 3, 4, 5, 6]);
-    expect(events[3]!.data).toEqual({ progress: { phase: 'transport', step: 10, total: 50, loss: 0.5 }, previews: [] });
+    expect(events[3]!.data).toEqual({
+      progress: { phase: 'transport', step: 10, total: 50, loss: 0.5 },
+      previews: [],
+    });
     const replay = await api(account, 'GET', `/v1/edits/${id}/events`, undefined, { 'last-event-id': '4' });
     expect(parseSse(await replay.text()).map((event) => event.id)).toEqual([5, 6]);
     const bad = await api(account, 'GET', `/v1/edits/${id}/events`, undefined, { 'last-event-id': 'x' });

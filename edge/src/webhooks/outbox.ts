@@ -77,7 +77,8 @@ export class Outbox {
 
   /** Queues a delivery; after a 410 from the receiver (`gone`) it is recorded as abandoned instead. */
   enqueue(seq: number, webhookId: string, type: EditEventType, snapshot: string, nowMs: number): void {
-    const gone = this.sql.exec("SELECT 1 FROM deliveries WHERE state = 'abandoned' LIMIT 1").toArray().length > 0;
+    const gone =
+      this.sql.exec("SELECT 1 FROM deliveries WHERE state = 'abandoned' LIMIT 1").toArray().length > 0;
     this.sql.exec(
       'INSERT INTO deliveries (seq, webhook_id, type, created_at, state, attempts, next_at, snapshot) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       seq,
