@@ -107,7 +107,8 @@ export class Service {
     });
   }
 
-  private groupAlive(): boolean {
+  /** Whether any process of its group is left (the leader or what it started). */
+  groupAlive(): boolean {
     try {
       process.kill(-this.pid, 0);
       return true;

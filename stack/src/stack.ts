@@ -211,8 +211,11 @@ export async function runStack(
 
   // The GPU function first: its last webhooks still reach the edge. Then the edge.
   for (const service of running) {
-    if (service.hasExited) continue;
-    say(`stopping ${service.spec.name}, pid ${service.pid}`);
+    // A service that died may have left children in its group: they are stopped all the same.
+    if (!service.groupAlive()) continue;
+    say(
+      `stopping ${service.spec.name}, pid ${service.pid}${service.hasExited ? ' (what it left running)' : ''}`,
+    );
     const report = await service.stop();
     say(
       report.graceful
