@@ -45,7 +45,14 @@ async function freePort(): Promise<number> {
 }
 
 /** Follows an edit's event stream until its final status; returns that edit object. */
-async function finishedEdit(eventsUrl: string, key: string): Promise<Record<string, any>> {
+interface FinishedEdit {
+  id: string;
+  status: string;
+  output: { image: string };
+  metrics: Record<string, number>;
+}
+
+async function finishedEdit(eventsUrl: string, key: string): Promise<FinishedEdit> {
   const response = await fetch(eventsUrl, { headers: { authorization: `Bearer ${key}` } });
   expect(response.status).toBe(200);
   const parser = new SseParser();
@@ -133,7 +140,7 @@ describe('npm start', () => {
         await page.waitForSelector('body[data-ready="true"]');
         // The key came in the fragment, is kept, and left the address bar.
         expect(new URL(page.url()).hash).toBe('');
-        await expect.poll(() => page.locator('#balance').innerText()).toMatch(/^\d+ credits available$/);
+        await expect.poll(() => page.locator('#balance').textContent()).toMatch(/^\d+ credits available$/);
 
         await page.click('[data-sample="coffee.png"]');
         await page.waitForSelector('#drop-zone.loaded');
@@ -150,8 +157,8 @@ describe('npm start', () => {
           await page.mouse.move(...at(right ? 220 : 150, y + 16), { steps: 2 });
         }
         await page.mouse.up();
-        const region = await page.locator('[data-path="operations.0.source"]').innerText();
-        const area = Number(/region: (\d+) px/.exec(region)?.[1]);
+        const region = await page.locator('[data-path="operations.0.source"]').textContent();
+        const area = Number(/region: (\d+) px/.exec(region ?? '')?.[1]);
         expect(area).toBeGreaterThan(6000);
 
         // Drag the region 60 px to the right with the target tool: the outline follows.
@@ -161,7 +168,7 @@ describe('npm start', () => {
         await page.mouse.move(...at(245, 110), { steps: 10 });
         await page.mouse.up();
         await expect
-          .poll(() => page.locator('[data-path="operations.0.target"]').innerText())
+          .poll(() => page.locator('[data-path="operations.0.target"]').textContent())
           .toMatch(/^moves \+(59|60|61), [+-]?[01] px$/);
 
         // An API error lands next to the control its path names.
@@ -169,7 +176,7 @@ describe('npm start', () => {
         await page.fill('#option-skip_steps', '4');
         await page.click('#submit');
         const skipError = page.locator('[data-error-for="options.skip_steps"]');
-        await expect.poll(() => skipError.innerText()).toContain('must be less than steps (4), got 4');
+        await expect.poll(() => skipError.textContent()).toContain('must be less than steps (4), got 4');
         expect(await page.getAttribute('#option-skip_steps', 'aria-invalid')).toBe('true');
 
         await page.click('#quick-options');
@@ -188,7 +195,7 @@ describe('npm start', () => {
           });
         });
         await page.click('#submit');
-        await expect.poll(() => page.locator('#price').innerText()).toMatch(/^Price: 10 credits/);
+        await expect.poll(() => page.locator('#price').textContent()).toMatch(/^Price: 10 credits/);
         await page.waitForSelector('#result-panel:not([hidden])', { timeout: EDIT_MS });
         expect(await page.locator('#progress').evaluate((bar) => (bar as HTMLProgressElement).value)).toBe(
           100,
@@ -197,7 +204,7 @@ describe('npm start', () => {
         const values = percents.map((text) => Number.parseInt(text, 10));
         expect(values.at(-1)).toBe(100);
         expect(values.some((value) => value > 0 && value < 100)).toBe(true);
-        const log = await page.locator('#event-log').innerText();
+        const log = await page.locator('#event-log').textContent();
         expect(log).toMatch(/transport \d\/4 · loss \d+\.\d{4}/);
         expect(log).toContain('status succeeded');
         expect(await page.locator('#previews img').count()).toBeGreaterThan(0);
@@ -258,7 +265,7 @@ describe('npm start', () => {
 
         await page.check('#show-mask');
         await page.click('#copy-curl');
-        expect(await page.locator('#snippet').innerText()).toContain(
+        expect(await page.locator('#snippet').textContent()).toContain(
           '"Authorization: Bearer $DRAGFLOW_API_KEY"',
         );
         await page.screenshot({ path: join(artifacts, 'playground-result.png'), fullPage: true });
