@@ -66,7 +66,7 @@ describe('relocation', () => {
     const request = await requestFor(scene, [{ kind: 'relocate', shape: source, target: [84, 60] }]);
     first = await runEdit(request);
     second = await runEdit(request);
-  }, 120_000);
+  });
 
   it('carries the object to the target region', () => {
     const stats = colourIn(output(first), target, RED);
@@ -116,7 +116,7 @@ describe('relocation', () => {
     expect(m.peak_rss_bytes).toBeGreaterThan(0);
     expect(m.onnx_seconds).toBeLessThan(m.total_seconds);
     for (const phase of PROGRESS_PHASES) expect(m.phase_seconds[phase]).toBeGreaterThan(0);
-    expect(m.notes.join('\n')).toContain('zero placeholder embedding');
+    expect(m.notes.join('\n')).toContain('text conditioning: absent (this bundle has no text encoders)');
   });
 });
 
@@ -145,7 +145,7 @@ describe('two operations in one edit', () => {
     expect(Math.hypot(redStats.centroid[0] - 76, redStats.centroid[1] - 36)).toBeLessThanOrEqual(2);
     expect(Math.hypot(blueStats.centroid[0] - 84, blueStats.centroid[1] - 92)).toBeLessThanOrEqual(2);
     expectTransportToReachTarget(result.metrics);
-  }, 60_000);
+  });
 });
 
 describe('progress', () => {
@@ -188,7 +188,7 @@ describe('progress', () => {
     const { info } = await sharp(previews[0]!.preview!).raw().toBuffer({ resolveWithObject: true });
     expect(info).toMatchObject({ width: 64, height: 64, channels: 3 });
     expect(events.at(-1)!.transformer_calls).toBe(131);
-  }, 60_000);
+  });
 });
 
 describe('cancellation', () => {
@@ -224,5 +224,5 @@ describe('cancellation', () => {
     expect(events.filter((e) => e.phase === 'inverting').map((e) => e.step)).toEqual(
       Array.from({ length: 19 }, (_, i) => i + 1),
     );
-  }, 60_000);
+  });
 });

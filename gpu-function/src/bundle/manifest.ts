@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { BundleError } from './errors.ts';
-import { bundleConfigSchema } from './model-config.ts';
+import { bundleConfigSchema, textEncodersSchema } from './model-config.ts';
 
 /**
  * The model bundle's `manifest.json`: what the bundle holds (family, model, config, graphs and their
@@ -144,6 +144,11 @@ const manifestFields = {
   source,
   /** False for bundles whose weights were not trained on images (random and demo bundles). */
   generative_prior: z.boolean(),
+  /**
+   * The prompt encoders (T5 for `txt`, CLIP for `y`), their graphs, tokenizer files and licences.
+   * Absent: the bundle has no text conditioning and says so in its edits' metrics.
+   */
+  text_encoders: textEncodersSchema.optional(),
   /** Plain words for people: what this bundle is and is not good for. Required without a prior. */
   notice: z.string().min(1).max(4096).optional(),
   /** Every file of the bundle except manifest.json itself, with its size and sha256. */
@@ -170,6 +175,35 @@ const manifestBody = z.strictObject(manifestFields).superRefine((m, ctx) => {
       }
     }
   });
+  const text = m.text_encoders;
+  if (text !== undefined) {
+    for (const kind of ['t5', 'clip'] as const) {
+      if (!graphNames.has(text[kind].graph)) {
+        issue(['text_encoders', kind, 'graph'], `graph "${text[kind].graph}" is not in graphs`);
+      }
+    }
+    text.tokenizer_files.forEach((file, i) => {
+      if (!listed.has(file)) issue(['text_encoders', 'tokenizer_files', i], `"${file}" is not in files`);
+    });
+    if (text.t5.config.dModel !== m.config.transformer.contextInDim) {
+      issue(
+        ['text_encoders', 't5', 'config', 'dModel'],
+        `${text.t5.config.dModel} differs from the transformer's contextInDim ${m.config.transformer.contextInDim}`,
+      );
+    }
+    if (text.clip.config.hiddenSize !== m.config.transformer.vecInDim) {
+      issue(
+        ['text_encoders', 'clip', 'config', 'hiddenSize'],
+        `${text.clip.config.hiddenSize} differs from the transformer's vecInDim ${m.config.transformer.vecInDim}`,
+      );
+    }
+    if (text.t5.max_tokens !== m.config.graph_grid.textTokens) {
+      issue(
+        ['text_encoders', 't5', 'max_tokens'],
+        `${text.t5.max_tokens} differs from graph_grid.textTokens ${m.config.graph_grid.textTokens}`,
+      );
+    }
+  }
   m.weight_files.forEach((w, i) => {
     const entry = m.files[w.path];
     if (entry === undefined) issue(['weight_files', i, 'path'], `"${w.path}" is not in files`);

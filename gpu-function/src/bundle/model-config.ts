@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { validateAutoEncoderConfig, validateFluxConfig } from '../flux/config.ts';
+import { validateClipTextConfig, validateT5Config } from '../text/config.ts';
 
 /**
  * The manifest's `config`: the model a bundle's graphs were built for, typed so a runtime can
@@ -74,3 +75,67 @@ export const bundleConfigSchema = z
   });
 
 export type BundleConfig = z.infer<typeof bundleConfigSchema>;
+
+const t5Config = z.strictObject({
+  name: z.string().min(1),
+  vocabSize: count,
+  dModel: count,
+  dKv: count,
+  numHeads: count,
+  dFf: count,
+  numLayers: count,
+  relativeAttentionNumBuckets: count,
+  relativeAttentionMaxDistance: count,
+  layerNormEpsilon: z.number().positive(),
+});
+
+const clipTextConfig = z.strictObject({
+  name: z.string().min(1),
+  vocabSize: count,
+  hiddenSize: count,
+  intermediateSize: count,
+  numLayers: count,
+  numHeads: count,
+  maxPositionEmbeddings: count,
+  layerNormEpsilon: z.number().positive(),
+  eosTokenId: z.number().int().nonnegative(),
+});
+
+/** An encoder's licence (T5: Apache-2.0, CLIP: MIT), which differs from the transformer's. */
+const componentLicence = z
+  .strictObject({
+    id: z.string().min(1).max(128),
+    commercial_use: z.boolean(),
+    url: z.url().optional(),
+    text: z.string().min(1).max(4096).optional(),
+  })
+  .refine((l) => l.url !== undefined || l.text !== undefined, { message: 'a licence needs a url or a text' });
+
+const encoder = <T extends z.ZodType>(config: T) =>
+  z.strictObject({
+    config,
+    /** Padded token count of the tokenizer and of the graph's input (T5: the transformer's text tokens). */
+    max_tokens: count,
+    /** The graph that runs it (in `graphs`). */
+    graph: z.string().min(1),
+    licence: componentLicence,
+  });
+
+/** The manifest's `text_encoders`: what encodes prompts into `txt` (T5) and `y` (CLIP). */
+export const textEncodersSchema = z
+  .strictObject({
+    t5: encoder(t5Config),
+    clip: encoder(clipTextConfig),
+    /** Bundle-relative tokenizer files (tokenizer/ for CLIP, tokenizer_2/ for T5), each in `files`. */
+    tokenizer_files: z.array(z.string().min(1).max(255)).min(1).max(16),
+  })
+  .superRefine((text, ctx) => {
+    try {
+      validateT5Config(text.t5.config);
+      validateClipTextConfig(text.clip.config);
+    } catch (error) {
+      ctx.addIssue({ code: 'custom', message: (error as Error).message });
+    }
+  });
+
+export type TextEncodersEntry = z.infer<typeof textEncodersSchema>;

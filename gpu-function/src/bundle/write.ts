@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { ExternalRef, Graph } from '../graph/graph.ts';
 import { toModelBytes } from '../graph/serialize.ts';
@@ -18,7 +18,8 @@ import {
   type TensorSpec,
   type WeightFileEntry,
 } from './manifest.ts';
-import type { BundleConfig } from './model-config.ts';
+import type { BundleConfig, TextEncodersEntry } from './model-config.ts';
+import { sha256File } from './verify.ts';
 
 const SAFETENSORS_DTYPE: Readonly<Record<StorageDtype, FloatDtype>> = {
   float32: 'F32',
@@ -49,6 +50,10 @@ export interface BundlePlan {
   origin: { kind: 'checkpoint' } | Exclude<ManifestBody['source'], { kind: 'checkpoint' }>;
   generative_prior: boolean;
   notice?: string;
+  /** The prompt encoders' manifest entry; their graphs are in `graphs`, their weights in `weights`. */
+  textEncoders?: TextEncodersEntry;
+  /** Files copied into the bundle as they are (tokenizer files): bundle path and where to read it. */
+  copies?: { path: string; from: string }[];
 }
 
 export interface WriteOptions {
@@ -167,6 +172,12 @@ async function writeInto(
   await mkdir(partial, { recursive: true });
   try {
     const { entries, refs, files } = await writeWeights(partial, plan, options);
+    for (const copy of plan.copies ?? []) {
+      const target = join(partial, copy.path);
+      await mkdir(dirname(target), { recursive: true });
+      await copyFile(copy.from, target);
+      files[copy.path] = { sha256: await sha256File(target), bytes: (await stat(target)).size };
+    }
     const graphs: GraphEntry[] = [];
     for (const graphPlan of plan.graphs) {
       const graph = graphPlan.build((name) => refs.get(name), plan.storage);
@@ -187,7 +198,7 @@ async function writeInto(
       plan.origin.kind === 'checkpoint'
         ? {
             kind: 'checkpoint',
-            weights: plan.weights.map(({ source: s }) => ({ file: s.file, ...s.digest() })),
+            weights: (await Promise.all(plan.weights.map(({ source: s }) => s.digests()))).flat(),
           }
         : plan.origin;
     const body: ManifestBody = {
@@ -201,6 +212,7 @@ async function writeInto(
       licence: plan.licence,
       source,
       generative_prior: plan.generative_prior,
+      ...(plan.textEncoders === undefined ? {} : { text_encoders: plan.textEncoders }),
       ...(plan.notice === undefined ? {} : { notice: plan.notice }),
       files,
     };

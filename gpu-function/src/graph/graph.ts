@@ -425,6 +425,10 @@ export class Graph {
   reduceSum(x: Tensor, axes: readonly number[], keepdims = true): Tensor {
     return this.op1('ReduceSum', [x, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
   }
+  /** int64 index of the first maximum along `axis`. */
+  argMax(x: Tensor, axis: number, keepdims = true): Tensor {
+    return this.op1('ArgMax', [x], { axis, keepdims: keepdims ? 1 : 0, select_last_index: 0 });
+  }
 
   /** Reshape; one dim may be -1 (resolved here, so the model holds concrete shapes). */
   reshape(x: Tensor, shape: readonly number[]): Tensor {

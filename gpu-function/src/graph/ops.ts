@@ -448,6 +448,13 @@ const resize: Infer = (call) => {
   return [{ dtype: x.dtype, shape: sizes }];
 };
 
+/** ArgMax along one axis: int64 indices (the first maximum: select_last_index 0). */
+const argMax: Infer = (call) => {
+  const x = input(call, 0);
+  const axis = axisOf(call, intAttr(call, 'axis', 0), x.rank);
+  return [{ dtype: 'int64', shape: reducedShape(call, x, [axis], intAttr(call, 'keepdims', 1) === 1) }];
+};
+
 const gatherElements: Infer = (call) => {
   const [x, indices] = [input(call, 0), input(call, 1)];
   if (indices.rank !== x.rank)
@@ -485,6 +492,7 @@ const gridSample: Infer = (call) => {
 export const opInference: Readonly<Record<string, Infer>> = {
   Abs: unaryAny,
   Add: binaryArithmetic,
+  ArgMax: argMax,
   Cast: cast,
   Clip: unaryAny,
   Concat: concat,

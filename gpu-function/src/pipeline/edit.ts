@@ -29,7 +29,9 @@ import { EditModel } from './model.ts';
 import type { ModelCache, OpenedBundle } from './model-cache.ts';
 import { optimizeLatent } from './optimize.ts';
 import { inlineImageLoader, type PreparedEdit, prepareEdit } from './prepare.ts';
+import { PromptEncoder, releaseTextEncodersSetting } from './prompt-encoder.ts';
 import { sampleEdit } from './sample.ts';
+import { editText } from './text-conditioning.ts';
 
 export interface ProgressEvent extends Progress {
   transformer_calls: number;
@@ -54,6 +56,11 @@ export interface EditRunOptions {
   models?: ModelCache;
   /** Overrides the bundle's feature map divisor (feature-divisor.ts). */
   featureDivisor?: FeatureDivisor;
+  /**
+   * Release the text encoders' memory right after the prompts are encoded (memory is short); they
+   * reopen for the next edit's new prompts. Default: the DRAGFLOW_RELEASE_TEXT_ENCODERS setting.
+   */
+  releaseTextEncoders?: boolean;
 }
 
 export interface EditResult {
@@ -129,10 +136,30 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
   };
   const open = () => EditModel.open(bundle.dir, bundle.manifest, working, modelOptions);
   const key = JSON.stringify({ bundle: bundle.manifest.manifest_sha256, working, ...modelOptions });
+  const openEncoder = () =>
+    PromptEncoder.open(
+      bundle.dir,
+      bundle.manifest,
+      options.sessionOptions ? { sessionOptions: options.sessionOptions } : {},
+    );
+  const encoder = await (options.models
+    ? options.models.promptEncoder(bundle.manifest.manifest_sha256, openEncoder)
+    : openEncoder());
   model = await (options.models ? options.models.get(key, open) : open());
   model.beginEdit(options.signal);
   try {
     const m = model;
+    const { config } = m;
+    const text = await editText(
+      bundle.manifest,
+      { source: prepared.prompts.background, target: prepared.prompts.target },
+      { tokens: m.grid.textTokens, width: config.contextInDim, pooled: config.vecInDim },
+      encoder,
+      options.models?.prompts,
+    );
+    // Kept open for the next edit's prompts in a worker, unless memory is short.
+    if (!options.models || (options.releaseTextEncoders ?? releaseTextEncodersSetting()))
+      await encoder?.release();
     const latentSize = { width: working.width / m.latentScale, height: working.height / m.latentScale };
     const channels = m.latentChannels;
     const imageLatent = packLatent(
@@ -157,6 +184,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       latent: imageLatent,
       times: times.inversion,
       guidance: settings.inversion_guidance,
+      text: text.source,
       cache,
       onStep: (done, total) => report('inverting', done, total),
     });
@@ -165,7 +193,13 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
     if (settings.background_latent === 'half_step') {
       // The reference code's z_bg: the inverted latent advanced half a denoising step with its velocity.
       const half = (times.denoising[1]! - times.denoising[0]!) / 2;
-      const v = await m.velocityInjected(inverted, times.editTime, settings.inversion_guidance, kv);
+      const v = await m.velocityInjected(
+        inverted,
+        times.editTime,
+        settings.inversion_guidance,
+        text.source,
+        kv,
+      );
       background = inverted.map((z, i) => z + half * v[i]!);
     }
 
@@ -184,6 +218,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       keep,
       time: times.editTime,
       guidance: settings.edit_guidance,
+      text: text.target,
       kv,
       operations: prepared.operations,
       schedule,
@@ -218,6 +253,8 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       cache,
       editGuidance: settings.edit_guidance,
       reconstructionGuidance: settings.inversion_guidance,
+      editText: text.target,
+      reconstructionText: text.source,
       onStep: (done, total) => report('sampling', done, total),
     });
 
@@ -257,6 +294,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       peak_rss_bytes: peakRssBytes(),
       kv_cache_bytes: cache.bytes,
       kv_cache_calls: cache.calls,
+      text_encoder_runs: text.encoded,
       losses,
       full_transform_losses: fullTransformLosses,
       learning_rates: { transport: settings.transport_lr, intensify: settings.intensify_lr },
@@ -264,9 +302,9 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       editable_area_fraction: editableArea / (working.width * working.height),
       notes: [
         ...m.notes,
+        ...text.notes,
         `feature maps ${m.featureSize.width}x${m.featureSize.height}: ${divisor === 'paper' ? "the paper's divisor" : `divisor ${divisor}, as the bundle's features graph`}`,
         ...(bundle.manifest.notice ? [`bundle notice: ${bundle.manifest.notice}`] : []),
-        `prompts recorded: background ${JSON.stringify(prepared.prompts.background)}, target ${JSON.stringify(prepared.prompts.target)}`,
         `seed ${settings.seed}: no step of this pipeline draws random numbers (encoding uses the posterior mean)`,
       ],
     };

@@ -5,6 +5,7 @@
 import { integrate } from '../dragflow/fireflow.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { EditModel } from './model.ts';
+import type { TextConditioning } from './prompt-encoder.ts';
 
 export interface InversionInput {
   model: EditModel;
@@ -13,6 +14,8 @@ export interface InversionInput {
   /** Ascending times from 0 to the edit time. */
   times: readonly number[];
   guidance: number;
+  /** The source (background) prompt's text. */
+  text: TextConditioning;
   cache: KvCache;
   onStep?: (done: number, total: number) => void;
 }
@@ -24,7 +27,7 @@ export async function invert(input: InversionInput): Promise<Float32Array> {
     input.latent,
     input.times,
     async (z, t) => {
-      const { velocity, captured } = await model.velocityCapturing(z, t, guidance);
+      const { velocity, captured } = await model.velocityCapturing(z, t, guidance, input.text);
       cache.store(captured);
       return velocity;
     },

@@ -80,6 +80,8 @@ export interface EditMetrics {
   peak_rss_bytes: number;
   kv_cache_bytes: number;
   kv_cache_calls: number;
+  /** Prompts the text encoders ran on in this edit (0 without encoders, or when every prompt was cached). */
+  text_encoder_runs: number;
   /** Loss at every drag iteration (before its update), transport then intensify. */
   losses: number[];
   /**

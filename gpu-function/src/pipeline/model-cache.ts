@@ -6,6 +6,8 @@
  */
 import type { Manifest } from '../bundle/manifest.ts';
 import type { EditModel } from './model.ts';
+import { DEFAULT_PROMPT_CACHE_BYTES, PromptCache } from './prompt-cache.ts';
+import type { PromptEncoder } from './prompt-encoder.ts';
 
 export interface OpenedBundle {
   dir: string;
@@ -17,8 +19,30 @@ export const DEFAULT_MODEL_CACHE_CAPACITY = 4;
 export class ModelCache {
   private readonly models = new Map<string, Promise<EditModel>>();
   private readonly bundles = new Map<string, Promise<OpenedBundle>>();
+  private readonly encoders = new Map<string, Promise<PromptEncoder | undefined>>();
+  /** Prompt encodings kept between edits (bounded by bytes). */
+  readonly prompts: PromptCache;
 
-  constructor(private readonly capacity = DEFAULT_MODEL_CACHE_CAPACITY) {}
+  constructor(
+    private readonly capacity = DEFAULT_MODEL_CACHE_CAPACITY,
+    promptCacheBytes = DEFAULT_PROMPT_CACHE_BYTES,
+  ) {
+    this.prompts = new PromptCache(promptCacheBytes);
+  }
+
+  /** A bundle's prompt encoder (undefined when it has none), opened once per bundle. */
+  promptEncoder(
+    bundle: string,
+    open: () => Promise<PromptEncoder | undefined>,
+  ): Promise<PromptEncoder | undefined> {
+    let encoder = this.encoders.get(bundle);
+    if (!encoder) {
+      encoder = open();
+      encoder.catch(() => this.encoders.delete(bundle));
+      this.encoders.set(bundle, encoder);
+    }
+    return encoder;
+  }
 
   /** The model for `key`, opened by `open` on first use. */
   async get(key: string, open: () => Promise<EditModel>): Promise<EditModel> {
@@ -51,6 +75,9 @@ export class ModelCache {
 
   async release(): Promise<void> {
     this.bundles.clear();
+    const encoders = [...this.encoders.values()];
+    this.encoders.clear();
+    for (const encoder of encoders) await (await encoder)?.release();
     const models = [...this.models.values()];
     this.models.clear();
     for (const model of models) await (await model).release();

@@ -3,9 +3,9 @@
  * and one method per kind of call. Every transformer call checks the cancellation signal first,
  * is counted, and its onnxruntime time is measured (metrics.ts).
  *
- * Conditioning: bundles carry no text encoder yet, so the text stream is a PLACEHOLDER, all zeros
- * of the right shape (T5 tokens x width, pooled vector), for every prompt. Prompts are recorded,
- * not encoded; `notes` says so. Nor do bundles carry an image adapter: it is off.
+ * Conditioning: every transformer call takes the text it is conditioned on (`txt` T5 tokens and
+ * `y` CLIP's pooled vector, text-conditioning.ts decides what they are). Bundles carry no image
+ * adapter yet: it is off.
  */
 import type { Settings } from '@dragflow/shared/presets';
 import * as ort from 'onnxruntime-node';
@@ -25,6 +25,7 @@ import { EditCanceled } from './errors.ts';
 import type { KvInputs } from './kv-cache.ts';
 import { CallCounter, type CallKind } from './metrics.ts';
 import { type ModelBlocks, modelBlocks } from './model-blocks.ts';
+import type { TextConditioning } from './prompt-encoder.ts';
 import { type GraphVariant, openVariant, runtimeGraphDir } from './runtime-graphs.ts';
 
 export interface ModelOptions {
@@ -73,7 +74,8 @@ export class EditModel {
   counter: CallCounter;
   private signal: AbortSignal | undefined;
   readonly notes: string[];
-  private readonly baseFeeds = new Map<string, Values>();
+  /** Feeds per text and (t, guidance); weakly held, so an edit's texts leave with it. */
+  private readonly baseFeeds = new WeakMap<TextConditioning, Map<string, Values>>();
 
   private constructor(
     readonly config: FluxConfig,
@@ -86,11 +88,7 @@ export class EditModel {
     readonly featureSize: Size,
   ) {
     this.counter = new CallCounter(config, blocks.taps);
-    this.notes = [
-      ...blocks.notes,
-      'text encoder: not in the bundle; prompts are recorded but the text stream is a zero placeholder embedding',
-      'image adapter: not in the bundle; off',
-    ];
+    this.notes = [...blocks.notes, 'image adapter: not in the bundle; off'];
   }
 
   /** Opens the sessions an edit of a `image`-sized working image needs (built on first use, then cached). */
@@ -161,9 +159,10 @@ export class EditModel {
     img: Float32Array,
     t: number,
     guidance: number,
+    text: TextConditioning,
   ): Promise<{ velocity: Float32Array; captured: Values }> {
     const out = await this.run('velocityCapture', 'velocity', {
-      ...this.conditioning(t, guidance),
+      ...this.conditioning(t, guidance, text),
       [names.img]: img,
     });
     return { velocity: float32(out, names.velocity), captured: out };
@@ -174,15 +173,22 @@ export class EditModel {
     img: Float32Array,
     t: number,
     guidance: number,
+    text: TextConditioning,
     kv: KvInputs,
   ): Promise<Float32Array> {
-    const feeds = { ...this.conditioning(t, guidance), ...kv, [names.img]: img };
+    const feeds = { ...this.conditioning(t, guidance, text), ...kv, [names.img]: img };
     return float32(await this.run('velocityInject', 'velocity', feeds), names.velocity);
   }
 
   /** The supervision features [C, h, w] of img (F0). */
-  async features(img: Float32Array, t: number, guidance: number, kv: KvInputs): Promise<Float32Array> {
-    const feeds = { ...this.conditioning(t, guidance), ...kv, [names.img]: img };
+  async features(
+    img: Float32Array,
+    t: number,
+    guidance: number,
+    text: TextConditioning,
+    kv: KvInputs,
+  ): Promise<Float32Array> {
+    const feeds = { ...this.conditioning(t, guidance, text), ...kv, [names.img]: img };
     return float32(await this.run('features', 'features', feeds), featureNames.features);
   }
 
@@ -194,12 +200,13 @@ export class EditModel {
     img: Float32Array,
     t: number,
     guidance: number,
+    text: TextConditioning,
     kv: KvInputs,
     targets: { warped: Float32Array; masks: Float32Array; weights: Float32Array },
     withFeatures = false,
   ): Promise<DragStepResult> {
     const feeds = {
-      ...this.conditioning(t, guidance),
+      ...this.conditioning(t, guidance, text),
       ...kv,
       [names.img]: img,
       [dragStepNames.warpedFeatures]: targets.warped,
@@ -219,24 +226,26 @@ export class EditModel {
     };
   }
 
-  /** Feeds that depend on (t, guidance) only: the placeholder text, embeddings and RoPE tables. */
-  private conditioning(t: number, guidance: number): Values {
+  /** Feeds that depend on (t, guidance, text) only: the text, embeddings and RoPE tables. */
+  private conditioning(t: number, guidance: number, text: TextConditioning): Values {
     const key = `${t}|${guidance}`;
-    let feeds = this.baseFeeds.get(key);
+    let byTime = this.baseFeeds.get(text);
+    if (!byTime) this.baseFeeds.set(text, (byTime = new Map()));
+    let feeds = byTime.get(key);
     if (!feeds) {
       const { grid, config } = this;
       const tokens = grid.height * grid.width;
       feeds = transformerFeeds(config, grid, {
         img: new Float32Array(tokens * config.inChannels),
         imgIds: imagePositionIds(grid.height, grid.width),
-        txt: new Float32Array(grid.textTokens * config.contextInDim),
+        txt: text.txt,
         txtIds: textPositionIds(grid.textTokens),
         timesteps: [t],
-        y: new Float32Array(config.vecInDim),
+        y: text.y,
         ...(config.guidanceEmbed ? { guidance: [guidance] } : {}),
       });
       delete feeds[names.img];
-      this.baseFeeds.set(key, feeds);
+      byTime.set(key, feeds);
     }
     return feeds;
   }

@@ -25,6 +25,7 @@ import { warpPlanes } from '../dragflow/warp.ts';
 import type { BinaryMask } from '../image/binary-mask.ts';
 import type { KvInputs } from './kv-cache.ts';
 import type { EditModel } from './model.ts';
+import type { TextConditioning } from './prompt-encoder.ts';
 
 export interface DragTargets {
   /** [R, C, h, w] */
@@ -219,6 +220,8 @@ export interface OptimizationInput {
   keep: Uint8Array;
   time: number;
   guidance: number;
+  /** The target prompt's text (supervision uses the target prompt). */
+  text: TextConditioning;
   kv: KvInputs;
   operations: readonly RegionOperation[];
   schedule: readonly DragIteration[];
@@ -235,9 +238,9 @@ export interface OptimizationResult {
 }
 
 export async function optimizeLatent(input: OptimizationInput): Promise<OptimizationResult> {
-  const { model, time, guidance, kv } = input;
+  const { model, time, guidance, text, kv } = input;
   const { width, height } = model.featureSize;
-  const startFeatures = await model.features(input.latent, time, guidance, kv);
+  const startFeatures = await model.features(input.latent, time, guidance, text, kv);
   const start: Planes = {
     channels: startFeatures.length / (width * height),
     height,
@@ -263,7 +266,7 @@ export async function optimizeLatent(input: OptimizationInput): Promise<Optimiza
     const updates = iteration.iteration - 1;
     // Before any update the features are F0's, already at hand.
     const fetchFeatures = measured(updates) && updates > 0;
-    const step = await model.dragStep(latent, time, guidance, kv, targets, fetchFeatures);
+    const step = await model.dragStep(latent, time, guidance, text, kv, targets, fetchFeatures);
     const report: IterationReport = { iteration, loss: step.loss };
     if (measured(updates)) {
       report.fullTransformLoss = regionLossOf(step.features ?? start.data, full);
@@ -279,7 +282,7 @@ export async function optimizeLatent(input: OptimizationInput): Promise<Optimiza
   }
   if (transportUpdates > 0 && transportUpdates === input.schedule.length) {
     // No intensify step reads the features at the end of transport: one features call does.
-    const features = await model.features(latent, time, guidance, kv);
+    const features = await model.features(latent, time, guidance, text, kv);
     fullTransformLosses.push({ updates: transportUpdates, loss: regionLossOf(features, full) });
   }
   return { latent, losses, fullTransformLosses };

@@ -8,6 +8,7 @@ import { sampleDualBranch } from '../dragflow/dual-branch.ts';
 import type { VelocityField } from '../dragflow/fireflow.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { EditModel } from './model.ts';
+import type { TextConditioning } from './prompt-encoder.ts';
 
 export interface SamplingInput {
   model: EditModel;
@@ -19,6 +20,9 @@ export interface SamplingInput {
   cache: KvCache;
   editGuidance: number;
   reconstructionGuidance: number;
+  /** Target prompt's text (edit branch) and source prompt's (reconstruction branch). */
+  editText: TextConditioning;
+  reconstructionText: TextConditioning;
   onStep?: (done: number, total: number) => void;
 }
 
@@ -26,9 +30,10 @@ export async function sampleEdit(input: SamplingInput): Promise<Float32Array> {
   const { model, cache } = input;
   const total = input.times.length - 1;
   const branch =
-    (guidance: number, reportSteps: boolean): VelocityField =>
+    (guidance: number, text: TextConditioning, reportSteps: boolean): VelocityField =>
     async (z, t, call) => {
-      const v = await model.velocityInjected(z, t, guidance, cache.inputs(cache.samplingIndex(call.call)));
+      const kv = cache.inputs(cache.samplingIndex(call.call));
+      const v = await model.velocityInjected(z, t, guidance, text, kv);
       // The midpoint call is the last of its step (FireFlow).
       if (reportSteps && call.stage === 'midpoint') input.onStep?.(call.step + 1, total);
       return v;
@@ -36,8 +41,8 @@ export async function sampleEdit(input: SamplingInput): Promise<Float32Array> {
   const result = await sampleDualBranch({
     edit: input.edit,
     reconstruction: input.reconstruction,
-    editVelocity: branch(input.editGuidance, true),
-    reconstructionVelocity: branch(input.reconstructionGuidance, false),
+    editVelocity: branch(input.editGuidance, input.editText, true),
+    reconstructionVelocity: branch(input.reconstructionGuidance, input.reconstructionText, false),
     times: input.times,
     keep: input.keep,
   });

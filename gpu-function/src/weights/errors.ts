@@ -30,7 +30,8 @@ export type WeightsErrorCode =
   | 'data_invalid' // a data source yielded something that is not a Uint8Array
   | 'alignment_invalid'
   | 'location_invalid' // external-data location not a plain relative file name
-  | 'writer_closed'; // append after finish/abort
+  | 'writer_closed' // append after finish/abort
+  | 'index_invalid'; // a sharded checkpoint's model.safetensors.index.json is unreadable or disagrees with its shards
 
 /**
  * A weights failure. `file` is the path at fault and `tensor` the tensor name when one is concerned,
