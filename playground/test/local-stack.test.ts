@@ -6,7 +6,9 @@
  *    target, an API error shown next to its control, submit, progress to 100%, and a result
  *    that differs inside mask B and equals the input outside it (screenshots in test-artifacts/);
  * 3. SIGINT stops every process it started and frees every port they listened on;
- * 4. a service that dies brings the stack down with a message naming it, and nothing is left.
+ * 4. with STORAGE=s3 and a real S3-compatible server (the local radosgw) the edit's files live
+ *    there; then a service that dies brings the stack down with a message naming it, and nothing
+ *    is left.
  * Edits use a short schedule and few iterations; every wait is on an event (a printed line, a
  * page state, a process exit), never a fixed sleep.
  */
@@ -18,6 +20,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRadosgw } from '../../infra/s3/radosgw.ts';
 import type { ListeningSocket } from '../../stack/src/ports.ts';
 import { portProblem } from '../../stack/src/ports.ts';
 import { SseParser } from '../public/js/sse.js';
@@ -72,6 +75,23 @@ function pngSize(bytes: Uint8Array): { width: number; height: number } {
   return { width: view.getUint32(16), height: view.getUint32(20) };
 }
 
+/** Runs the banner's curl line as printed and follows the edit it starts to its end. */
+async function printedCurlEdit(printed: Banner): Promise<FinishedEdit> {
+  const { stdout } = await promisify(execFile)('bash', ['-c', printed.curl]);
+  const accepted = JSON.parse(stdout);
+  expect(accepted.status).toBe('queued');
+  expect(accepted.metrics.price_credits).toBe(10);
+  const edit = await finishedEdit(accepted.urls.events, printed.key);
+  expect(edit.status).toBe('succeeded');
+  expect(edit.metrics.charged_credits).toBe(10);
+  const image = new Uint8Array(await (await fetch(edit.output.image)).arrayBuffer());
+  expect(pngSize(image)).toEqual({ width: 384, height: 256 });
+  console.log(
+    `curl edit ${edit.id}: ${edit.metrics.transformer_calls} transformer calls, ${edit.metrics.predict_time} s, image at ${new URL(edit.output.image).origin}`,
+  );
+  return edit;
+}
+
 let state: string;
 let ports: { edge: number; gpu: number };
 let stack: StackProcess;
@@ -112,18 +132,9 @@ describe('npm start', () => {
       expect(listened.has(ports.gpu)).toBe(true);
       console.log(`stack: ${tree.length} processes, listening on ${[...listened].sort().join(', ')}`);
 
-      const { stdout } = await promisify(execFile)('bash', ['-c', banner.curl]);
-      const accepted = JSON.parse(stdout);
-      expect(accepted.status).toBe('queued');
-      expect(accepted.metrics.price_credits).toBe(10);
-      const edit = await finishedEdit(accepted.urls.events, banner.key);
-      expect(edit.status).toBe('succeeded');
-      expect(edit.metrics.charged_credits).toBe(10);
-      const image = new Uint8Array(await (await fetch(edit.output.image)).arrayBuffer());
-      expect(pngSize(image)).toEqual({ width: 384, height: 256 });
-      console.log(
-        `curl edit ${edit.id}: ${edit.metrics.transformer_calls} transformer calls, ${edit.metrics.predict_time} s`,
-      );
+      const edit = await printedCurlEdit(banner);
+      // The default store: the edge's own signed URLs over Miniflare's R2.
+      expect(edit.output.image.startsWith(`${edge}/files/`)).toBe(true);
     },
     EDIT_MS,
   );
@@ -227,9 +238,7 @@ describe('npm start', () => {
           };
           const before = await read((document.querySelector('#before') as HTMLImageElement).src);
           const after = await read((document.querySelector('#after') as HTMLImageElement).src);
-          const mask = await read(
-            (document.querySelector('#mask-overlay') as HTMLCanvasElement).dataset.src!,
-          );
+          const mask = await read((document.querySelector('#mask-overlay') as HTMLImageElement).src);
           let inB = 0;
           let changedInB = 0;
           let diffInB = 0;
@@ -298,26 +307,45 @@ describe('npm start', () => {
   );
 
   it(
-    'comes down, naming the culprit, when one of its services dies',
+    'stores files on an S3-compatible server when configured, and comes down naming a service that dies',
     async () => {
-      stack = startStack(['--port', String(ports.edge), '--gpu-port', String(ports.gpu), '--state', state]);
-      const again = await stack.banner;
-      expect(again.key).toBe(banner.key); // the local account and its key are kept in the state folder
-      tree = await processTree(stack.child.pid!);
-      sockets = await listeningSocketsOf(tree);
-      const started = stack.stderr.find((line) => line.startsWith('stack: started the GPU function'))!;
-      const gpuPid = Number(/pid (\d+)$/.exec(started)?.[1]);
-      process.kill(gpuPid, 'SIGKILL');
-      expect(await stack.exited).toEqual({ code: 1, signal: null });
-      const stderr = stack.stderr.join('\n');
-      expect(stderr).toContain(
-        `stack: error: the GPU function (dragflow serve) (pid ${gpuPid}) was killed by SIGKILL unexpectedly`,
-      );
-      expect(stderr).toContain('stack: stopping the edge (wrangler dev)');
-      const left = [];
-      for (const p of tree) if (await stillRunning(p)) left.push(p);
-      expect(left).toEqual([]);
-      expect(await stillListening(sockets)).toEqual([]);
+      const s3 = await startRadosgw();
+      try {
+        await s3.createBucket('dragflow-local');
+        stack = startStack(
+          ['--port', String(ports.edge), '--gpu-port', String(ports.gpu), '--state', state],
+          {
+            STORAGE: 's3',
+            S3_ENDPOINT: s3.endpoint,
+            S3_REGION: s3.region,
+            S3_BUCKET: 'dragflow-local',
+            S3_ACCESS_KEY_ID: s3.accessKeyId,
+            S3_SECRET_ACCESS_KEY: s3.secretAccessKey,
+          },
+        );
+        const again = await stack.banner;
+        expect(again.key).toBe(banner.key); // the local account and its key are kept in the state folder
+        const edit = await printedCurlEdit(again);
+        expect(edit.output.image.startsWith(`${s3.endpoint}/dragflow-local/`)).toBe(true);
+
+        tree = await processTree(stack.child.pid!);
+        sockets = await listeningSocketsOf(tree);
+        const started = stack.stderr.find((line) => line.startsWith('stack: started the GPU function'))!;
+        const gpuPid = Number(/pid (\d+)$/.exec(started)?.[1]);
+        process.kill(gpuPid, 'SIGKILL');
+        expect(await stack.exited).toEqual({ code: 1, signal: null });
+        const stderr = stack.stderr.join('\n');
+        expect(stderr).toContain(
+          `stack: error: the GPU function (dragflow serve) (pid ${gpuPid}) was killed by SIGKILL unexpectedly`,
+        );
+        expect(stderr).toContain('stack: stopping the edge (wrangler dev)');
+        const left = [];
+        for (const p of tree) if (await stillRunning(p)) left.push(p);
+        expect(left).toEqual([]);
+        expect(await stillListening(sockets)).toEqual([]);
+      } finally {
+        await s3.stop();
+      }
     },
     STARTUP_MS,
   );

@@ -1,12 +1,11 @@
 // @ts-check
 /**
  * The finished edit: before and after stacked with a slider between them, mask B (the area the
- * edit was allowed to change) as an optional tinted overlay, and a download link.
+ * edit was allowed to change) as an optional overlay, and a download link. Result files may live on
+ * another origin (an S3 store's signed URLs, without CORS), so they are only shown as images, never
+ * read back: mask B brightens what lies under it by blending (CSS), not by reading its pixels.
  */
 
-/** Overlay colour of mask B (RGB) and its opacity where B is set. */
-const OVERLAY_RGB = [61, 217, 255];
-const OVERLAY_ALPHA = 110;
 /** Share of the window's height the comparison may take. */
 const FIT_HEIGHT = 0.7;
 
@@ -30,7 +29,7 @@ export class ResultView {
     this.compare = /** @type {HTMLElement} */ (root.querySelector('#compare'));
     this.before = /** @type {HTMLImageElement} */ (root.querySelector('#before'));
     this.after = /** @type {HTMLImageElement} */ (root.querySelector('#after'));
-    this.overlay = /** @type {HTMLCanvasElement} */ (root.querySelector('#mask-overlay'));
+    this.overlay = /** @type {HTMLImageElement} */ (root.querySelector('#mask-overlay'));
     this.slider = /** @type {HTMLInputElement} */ (root.querySelector('#compare-slider'));
     this.showMask = /** @type {HTMLInputElement} */ (root.querySelector('#show-mask'));
     this.download = /** @type {HTMLAnchorElement} */ (root.querySelector('#download'));
@@ -62,12 +61,10 @@ export class ResultView {
     this.download.href = output.image;
     const format = /\.(png|jpe?g|webp)(\?|$)/.exec(output.image)?.[1] ?? 'png';
     this.download.download = `dragflow-${edit.id}.${format}`;
-    this.overlay.width = this.after.naturalWidth;
-    this.overlay.height = this.after.naturalHeight;
     this.showMask.checked = false;
     this.#maskShown(false);
     this.showMask.disabled = !output.editable_mask;
-    if (output.editable_mask) await this.#paintMask(output.editable_mask);
+    if (output.editable_mask) await loaded(this.overlay, output.editable_mask);
     const metrics = edit.metrics ?? {};
     const seconds =
       typeof metrics.predict_time === 'number'
@@ -90,26 +87,5 @@ export class ResultView {
     );
     this.compare.style.width = `${Math.floor(width * factor)}px`;
     this.compare.style.height = `${Math.floor(height * factor)}px`;
-  }
-
-  /** @param {string} url */
-  async #paintMask(url) {
-    this.overlay.dataset.src = url;
-    const mask = new Image();
-    mask.alt = 'Mask B';
-    await loaded(mask, url);
-    const ctx = this.overlay.getContext('2d', { willReadFrequently: true });
-    if (!ctx) return;
-    ctx.drawImage(mask, 0, 0, this.overlay.width, this.overlay.height);
-    const pixels = ctx.getImageData(0, 0, this.overlay.width, this.overlay.height);
-    const data = pixels.data;
-    for (let i = 0; i < data.length; i += 4) {
-      const inside = data[i] >= 128;
-      data[i] = OVERLAY_RGB[0];
-      data[i + 1] = OVERLAY_RGB[1];
-      data[i + 2] = OVERLAY_RGB[2];
-      data[i + 3] = inside ? OVERLAY_ALPHA : 0;
-    }
-    ctx.putImageData(pixels, 0, 0);
   }
 }

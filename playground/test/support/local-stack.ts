@@ -27,9 +27,10 @@ export interface StackProcess {
 }
 
 /** Starts `npm start -- <args>` in its own session; the banner resolves once printed. */
-export function startStack(args: string[]): StackProcess {
+export function startStack(args: string[], env: NodeJS.ProcessEnv = {}): StackProcess {
   const child = spawn('npm', ['start', '--', ...args], {
     cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
