@@ -8,6 +8,9 @@ import { startServer } from '../server/server.ts';
 import { parseSettings, SettingsError, settingsHelp } from '../server/settings.ts';
 import type { Command } from './main.ts';
 
+/** How long the process may linger after a complete shutdown before it exits regardless. */
+const EXIT_AFTER_SHUTDOWN_MS = 5_000;
+
 function log(line: string): void {
   process.stderr.write(`${new Date().toISOString()} ${line}\n`);
 }
@@ -37,6 +40,8 @@ export const serve: Command = {
       void server.shutdownRequested.then(resolve);
     });
     await server.shutdown(reason);
+    // Shutdown is complete: a handle some library left open must not keep the container alive.
+    setTimeout(() => process.exit(0), EXIT_AFTER_SHUTDOWN_MS).unref();
     return 0;
   },
 };

@@ -112,7 +112,13 @@ export class Prediction {
     this.transition('processing');
   }
 
+  /** Nothing changes a terminal prediction: a late write is a bug, not something to publish. */
+  private assertOpen(what: string): void {
+    if (this.terminal) throw new Error(`prediction ${this.id}: ${what} after it ended ${this.state}`);
+  }
+
   log(line: string): void {
+    this.assertOpen('a log line');
     this.logs += `${line}\n`;
     this.emit('logs');
   }
@@ -124,6 +130,7 @@ export class Prediction {
   }
 
   addPreview(url: string): void {
+    this.assertOpen('a preview');
     this.output = { ...(this.output ?? { previews: [] }) };
     this.output.previews = [...this.output.previews, url];
     this.emit('output');

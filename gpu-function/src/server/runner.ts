@@ -206,27 +206,34 @@ export class Runner {
     const { prediction, controller } = entry;
     const { store } = this.options;
     let previews = Promise.resolve();
+    let previewFailure: unknown;
     const onProgress = (event: ProgressEvent) => {
       entry.lastCalls = event.transformer_calls;
       prediction.progress(predictionProgress(event), progressLine(event));
       const preview = event.preview;
       if (preview) {
         const name = `${prediction.id}-preview-${event.phase}-${String(event.step).padStart(3, '0')}.png`;
-        previews = previews.then(async () => {
-          const small = await sharp(preview)
-            .resize({
-              width: PREVIEW_MAX_SIDE,
-              height: PREVIEW_MAX_SIDE,
-              fit: 'inside',
-              withoutEnlargement: true,
-            })
-            .png()
-            .toBuffer();
-          prediction.addPreview(await store.store(name, small, 'image/png'));
-          prediction.log(`preview ${event.phase} ${event.step}/${event.total} stored as ${name}`);
-        });
+        previews = previews
+          .then(async () => {
+            if (previewFailure !== undefined) return;
+            const small = await sharp(preview)
+              .resize({
+                width: PREVIEW_MAX_SIDE,
+                height: PREVIEW_MAX_SIDE,
+                fit: 'inside',
+                withoutEnlargement: true,
+              })
+              .png()
+              .toBuffer();
+            prediction.addPreview(await store.store(name, small, 'image/png'));
+            prediction.log(`preview ${event.phase} ${event.step}/${event.total} stored as ${name}`);
+          })
+          .catch((error: unknown) => {
+            previewFailure ??= error;
+          });
       }
     };
+    // Previews still being stored are waited for, so none lands after the prediction is terminal.
     const result = await runEdit(request, {
       bundleDir: this.bundleDir,
       models: slot.models,
@@ -239,8 +246,8 @@ export class Runner {
         signal: controller.signal,
         log: (line) => prediction.log(line),
       }),
-    });
-    await previews;
+    }).finally(() => previews);
+    if (previewFailure !== undefined) throw previewFailure;
     const files = await this.storeResult(prediction, result, request.options?.output_metrics === true);
     const metrics = cogMetrics(result.metrics);
     return () => prediction.succeed(files, metrics);

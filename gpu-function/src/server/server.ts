@@ -13,7 +13,6 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createHandler } from './app.ts';
 import { dataUriStore, uploadStore } from './output-store.ts';
 import { Runner } from './runner.ts';
@@ -38,6 +37,19 @@ export interface RunningServer {
   shutdown(reason: string): Promise<void>;
   /** Resolves with the reason when a shutdown was requested over HTTP (POST /shutdown). */
   shutdownRequested: Promise<string>;
+}
+
+/** Whether `work` settles within `ms`; the timer never outlives the race (it would hold the process). */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([work.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function listen(server: Server, port: number, host: string): Promise<AddressInfo> {
@@ -101,23 +113,15 @@ export async function startServer(
       );
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      const finished = await Promise.race([
-        runner.idle().then(() => true),
-        sleep(settings.shutdownGraceMs).then(() => false),
-      ]);
-      if (!finished) {
+      if (!(await within(runner.idle(), settings.shutdownGraceMs))) {
         log(`shutdown: grace period over, canceling ${runner.inFlight} running prediction(s)`);
         runner.cancelAll();
         await runner.idle();
       }
-      const drained = await Promise.race([
-        runner.webhooksSettled().then(() => true),
-        sleep(SHUTDOWN_WEBHOOK_DRAIN_MS).then(() => false),
-      ]);
-      if (!drained)
+      if (!(await within(runner.webhooksSettled(), SHUTDOWN_WEBHOOK_DRAIN_MS)))
         log(`shutdown: terminal webhooks still failing after ${SHUTDOWN_WEBHOOK_DRAIN_MS} ms, giving up`);
       server.closeIdleConnections();
-      await Promise.race([closed, sleep(SHUTDOWN_CONNECTIONS_MS)]);
+      await within(closed, SHUTDOWN_CONNECTIONS_MS);
       server.closeAllConnections();
       if (setup.status !== 'starting') await runner.release();
       log('shutdown complete');

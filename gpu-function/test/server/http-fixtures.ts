@@ -146,7 +146,7 @@ export async function spawnServer(args: string[], env: Record<string, string> = 
       }
     },
     exited,
-    async stop(graceMs = 60_000) {
+    async stop(graceMs = 300_000) {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);

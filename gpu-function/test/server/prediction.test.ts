@@ -65,6 +65,10 @@ describe('prediction state machine', () => {
     expect(prediction.status).toBe('canceled');
     expect(() => prediction.start()).toThrow('canceled -> processing');
     expect(() => prediction.fail({ code: 'internal', message: 'x' })).toThrow('canceled -> failed');
+    expect(() => prediction.log('late')).toThrow('prediction p1: a log line after it ended canceled');
+    expect(() => prediction.addPreview('https://x.example/p.png')).toThrow(
+      'a preview after it ended canceled',
+    );
   });
 
   it('carries the contract error as Cog error text and as error_detail', () => {

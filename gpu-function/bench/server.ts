@@ -1,0 +1,93 @@
+/**
+ * `npm run bench:server`: what the Cog server adds to an edit, and whether its memory stays flat.
+ *
+ * The real server (`dragflow serve --demo`, a child process) and the library (`runEdit` in this
+ * process, its sessions warmed by one edit first) run the same edit: the demo bundle's 256x256 scene
+ * with the paper preset, inline images in, data URIs out. Rounds alternate server and library; the
+ * overhead ratio is median server wall time (client side, HTTP and JSON included) over median
+ * library wall time (target <= 1.02). The server then keeps editing; its resident memory
+ * (/proc/<pid>/status VmRSS) is read after 1, 10 and 30 predictions (target: growth from 10 to 30
+ * under 5%). Usage: `npm run bench:server -- [--rounds 5] [--predictions 30]` (about 40 edits, a few
+ * minutes on two cores).
+ */
+import { readFile } from 'node:fs/promises';
+import { parseArgs } from 'node:util';
+import { runEdit } from '../src/pipeline/edit.ts';
+import { ModelCache } from '../src/pipeline/model-cache.ts';
+import { spawnServer } from '../test/server/http-fixtures.ts';
+import { ballRequest } from './ball-scene.ts';
+
+const { values } = parseArgs({
+  options: { rounds: { type: 'string', default: '5' }, predictions: { type: 'string', default: '30' } },
+});
+const rounds = Number(values.rounds);
+const predictions = Math.max(Number(values.predictions), rounds + 1);
+const SIZE = 256;
+const RSS_AT = [1, 10, 30].filter((n) => n <= predictions);
+
+async function rssMiB(pid: number): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB$/m.exec(status)![1]) / 1024;
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
+};
+
+const input = await ballRequest(SIZE);
+const body = JSON.stringify({ input });
+console.log(
+  `bench:server: demo bundle, ${SIZE}x${SIZE}, paper preset (25 steps, 50 + 20 drag iterations), ` +
+    `${rounds} alternating rounds, ${predictions} server predictions`,
+);
+const server = await spawnServer(['--demo']);
+try {
+  if ((await server.settled()) !== 'READY') throw new Error(`server setup failed:\n${server.log()}`);
+  const models = new ModelCache();
+  await runEdit(input, { models });
+
+  const serverWalls: number[] = [];
+  const libraryWalls: number[] = [];
+  const servingMs: number[] = [];
+  const rss: Record<number, number> = {};
+  console.log('prediction  server s  library s');
+  for (let n = 1; n <= predictions; n++) {
+    const started = performance.now();
+    const response = await fetch(`${server.url}/predictions`, { method: 'POST', body });
+    const answer = (await response.json()) as { status: string; metrics: { edit_seconds: number } };
+    const wall = (performance.now() - started) / 1000;
+    if (answer.status !== 'succeeded')
+      throw new Error(`prediction ${n}: ${JSON.stringify(answer).slice(0, 500)}`);
+    let line = `${String(n).padStart(10)}  ${wall.toFixed(2).padStart(8)}`;
+    if (n >= 2 && n <= rounds + 1) {
+      serverWalls.push(wall);
+      servingMs.push((wall - answer.metrics.edit_seconds) * 1000);
+      const libraryStarted = performance.now();
+      await runEdit(input, { models });
+      const libraryWall = (performance.now() - libraryStarted) / 1000;
+      libraryWalls.push(libraryWall);
+      line += `  ${libraryWall.toFixed(2).padStart(9)}`;
+    }
+    if (RSS_AT.includes(n)) {
+      rss[n] = await rssMiB(server.process.pid!);
+      line += `  (server RSS ${rss[n]!.toFixed(0)} MiB)`;
+    }
+    console.log(line);
+  }
+  await models.release();
+  const ratio = median(serverWalls) / median(libraryWalls);
+  console.log(
+    `overhead ratio, median server / median library wall time: ${ratio.toFixed(3)} (target <= 1.02)`,
+  );
+  console.log(
+    `serving overhead per request (client wall - the server's own edit_seconds): median ${median(servingMs).toFixed(0)} ms`,
+  );
+  const at = (n: number) => (rss[n] === undefined ? 'n/a' : rss[n]!.toFixed(0));
+  const growth = rss[10] && rss[30] ? `${(((rss[30] - rss[10]) / rss[10]) * 100).toFixed(2)}%` : 'n/a';
+  console.log(
+    `server RSS after 1 / 10 / 30 predictions: ${at(1)} / ${at(10)} / ${at(30)} MiB; growth 10 -> 30: ${growth} (target < 5%)`,
+  );
+} finally {
+  await server.stop();
+}
