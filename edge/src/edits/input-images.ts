@@ -1,9 +1,10 @@
 /**
- * The images of an edit request (the photo and any masks), made ready for the GPU function:
- * each is located (an upload of this account, an https URL fetched under the outbound policy, or
- * a data URI), its header read for format and size, and its bytes kept in the store so the GPU
- * function later gets a signed GET URL for exactly the bytes the edge checked. Problems come
- * back as contract errors at the image's path, before anything is charged or dispatched.
+ * The images of an edit request (the photo and any masks), made ready for the GPU function, in
+ * two steps. `locateInputImages`: each is located (an upload of this account, an https URL
+ * fetched under the outbound policy, or a data URI) and its header read for format and size;
+ * problems come back as contract errors at the image's path. `storeInputImages`, once the
+ * request passed every check: bytes not yet in the store are put there, so the GPU function gets
+ * a signed GET URL for exactly the bytes the edge checked.
  */
 import {
   type ContractError,
@@ -35,6 +36,14 @@ export interface InputImage {
   readonly path: Path;
   readonly key: string;
   readonly info: ImageInfo;
+}
+
+/** An image found and measured; `bytes` when it is not in the store yet (data URI or URL). */
+export interface LocatedImage {
+  readonly path: Path;
+  readonly info: ImageInfo;
+  readonly key?: string;
+  readonly bytes?: Uint8Array;
 }
 
 export interface ImageContext {
@@ -90,17 +99,6 @@ async function uploadInfo(ctx: ImageContext, upload: UploadRecord, path: Path): 
   return info;
 }
 
-async function storeBytes(
-  ctx: ImageContext,
-  name: string,
-  bytes: Uint8Array,
-  info: ImageInfo,
-): Promise<string> {
-  const key = `inputs/${ctx.editId}/${name}`;
-  await ctx.store.put(key, bytes, { contentType: MEDIA_TYPES[info.format], length: bytes.byteLength });
-  return key;
-}
-
 async function fetchImage(ctx: ImageContext, url: string, path: Path): Promise<Uint8Array> {
   try {
     const fetched = await fetchLimited(url, {
@@ -125,7 +123,7 @@ function nameOf(path: Path): string {
   return path.join('-');
 }
 
-async function resolveOne(ctx: ImageContext, path: Path, ref: ImageRef): Promise<InputImage> {
+async function locateOne(ctx: ImageContext, path: Path, ref: ImageRef): Promise<LocatedImage> {
   if (ref.upload !== undefined) {
     const upload = await findUpload(ctx.db, ctx.accountId, ref.upload);
     if (!upload) throw problem('not_found', [...path, 'upload'], `no upload ${ref.upload} in this account`);
@@ -141,17 +139,62 @@ async function resolveOne(ctx: ImageContext, path: Path, ref: ImageRef): Promise
   }
   if (ref.data !== undefined) {
     const bytes = decodeBase64(parseDataUri(ref.data)!.base64);
-    const info = infoOrProblem(bytes, path, ref.content_type);
-    return { path, key: await storeBytes(ctx, nameOf(path), bytes, info), info };
+    return { path, info: infoOrProblem(bytes, path, ref.content_type), bytes };
   }
   const bytes = await fetchImage(ctx, ref.url!, [...path, 'url']);
-  const info = infoOrProblem(bytes, path, ref.content_type);
-  return { path, key: await storeBytes(ctx, nameOf(path), bytes, info), info };
+  return { path, info: infoOrProblem(bytes, path, ref.content_type), bytes };
 }
 
-export type ResolvedImages =
-  | { readonly ok: true; readonly image: InputImage; readonly all: InputImage[] }
+export type LocatedImages =
+  | { readonly ok: true; readonly image: LocatedImage; readonly all: LocatedImage[] }
   | { readonly ok: false; readonly errors: ContractError[] };
+
+/** Locates and measures every image of the request; masks must match the photo's size. Stores nothing. */
+export async function locateInputImages(ctx: ImageContext, request: EditRequest): Promise<LocatedImages> {
+  try {
+    const image = await locateOne(ctx, ['image'], request.image);
+    const all = [image];
+    const errors: ContractError[] = [];
+    for (const [path, ref] of requestMasks(request)) {
+      const mask = await locateOne(ctx, path, ref);
+      if (mask.info.width !== image.info.width || mask.info.height !== image.info.height) {
+        errors.push(maskSizeMismatchError(path, mask.info, image.info));
+      }
+      all.push(mask);
+    }
+    return errors.length === 0 ? { ok: true, image, all } : { ok: false, errors };
+  } catch (error) {
+    if (error instanceof InputProblem) return { ok: false, errors: [error.error] };
+    throw error;
+  }
+}
+
+/** Puts the bytes of data-URI and URL images in the store under the edit; uploads are there already. */
+export async function storeInputImages(
+  ctx: ImageContext,
+  located: readonly LocatedImage[],
+): Promise<InputImage[]> {
+  const stored: InputImage[] = [];
+  try {
+    for (const image of located) {
+      if (image.key !== undefined) {
+        stored.push({ path: image.path, key: image.key, info: image.info });
+        continue;
+      }
+      const key = `inputs/${ctx.editId}/${nameOf(image.path)}`;
+      const bytes = image.bytes!;
+      await ctx.store.put(key, bytes, {
+        contentType: MEDIA_TYPES[image.info.format],
+        length: bytes.byteLength,
+      });
+      stored.push({ path: image.path, key, info: image.info });
+    }
+    return stored;
+  } catch (error) {
+    await discardInputs(ctx.store, ctx.editId, stored);
+    throw error;
+  }
+}
 
 /** Deletes the copies this edit made (uploads stay: they belong to the account). */
 export async function discardInputs(
@@ -161,31 +204,4 @@ export async function discardInputs(
 ): Promise<void> {
   const copies = images.filter((image) => image.key.startsWith(`inputs/${editId}/`));
   await Promise.all(copies.map((image) => store.delete(image.key).catch(() => undefined)));
-}
-
-/**
- * Locates, measures and stores every image of the request; masks must match the photo's size.
- * On failure nothing this call stored is left behind.
- */
-export async function resolveInputImages(ctx: ImageContext, request: EditRequest): Promise<ResolvedImages> {
-  const all: InputImage[] = [];
-  try {
-    const image = await resolveOne(ctx, ['image'], request.image);
-    all.push(image);
-    const errors: ContractError[] = [];
-    for (const [path, ref] of requestMasks(request)) {
-      const mask = await resolveOne(ctx, path, ref);
-      if (mask.info.width !== image.info.width || mask.info.height !== image.info.height) {
-        errors.push(maskSizeMismatchError(path, mask.info, image.info));
-      }
-      all.push(mask);
-    }
-    if (errors.length === 0) return { ok: true, image, all };
-    await discardInputs(ctx.store, ctx.editId, all);
-    return { ok: false, errors };
-  } catch (error) {
-    await discardInputs(ctx.store, ctx.editId, all);
-    if (error instanceof InputProblem) return { ok: false, errors: [error.error] };
-    throw error;
-  }
 }

@@ -1,6 +1,6 @@
 /**
  * /admin: accounts, API keys and credits, for operators holding ADMIN_TOKEN (Bearer). Without
- * ADMIN_TOKEN set the routes answer 404. `npm run admin -w @dragflow/edge` wraps them.
+ * ADMIN_TOKEN set the routes answer 404. edge/scripts/admin.ts wraps them for a terminal.
  */
 import { validate } from '@dragflow/shared';
 import { type Context, Hono } from 'hono';

@@ -7,6 +7,7 @@ import {
   contractError,
   DEFAULT_LIMITS,
   type EditRequest,
+  MEDIA_TYPES,
   parseEditRequest,
 } from '@dragflow/shared';
 import { Hono } from 'hono';
@@ -16,7 +17,7 @@ import { newId, sha256Hex } from '../crypto.ts';
 import type { CancelOutcome, EditInit } from '../edits/edit-object.ts';
 import { editStub, requireOwnEdit } from '../edits/edit-stub.ts';
 import { type EditObjectJson, type EditSnapshot, renderEdit } from '../edits/edit-view.ts';
-import { discardInputs, resolveInputImages } from '../edits/input-images.ts';
+import { discardInputs, locateInputImages, storeInputImages } from '../edits/input-images.ts';
 import { HttpError } from '../http/api-error.ts';
 import type { AppEnv } from '../http/app-env.ts';
 import { readJson } from '../http/body.ts';
@@ -108,17 +109,21 @@ edits.post('/', async (c) => {
   }
 
   const editId = newId('ed');
-  const images = await resolveInputImages(
-    { db: c.env.DB, store, accountId: caller.accountId, editId, limits: DEFAULT_LIMITS, policy },
-    request,
-  );
-  if (!images.ok) throw HttpError.fromContract(images.errors);
-  const checked = checkAgainstImage(request, images.image.info);
-  if (!checked.ok) {
-    await discardInputs(store, editId, images.all);
-    throw HttpError.fromContract(checked.errors);
-  }
-  const price = priceOf(images.image.info, request.options);
+  const imageContext = {
+    db: c.env.DB,
+    store,
+    accountId: caller.accountId,
+    editId,
+    limits: DEFAULT_LIMITS,
+    policy,
+  };
+  const located = await locateInputImages(imageContext, request);
+  if (!located.ok) throw HttpError.fromContract(located.errors);
+  const size = located.image.info;
+  const checked = checkAgainstImage(request, size);
+  if (!checked.ok) throw HttpError.fromContract(checked.errors);
+  const price = priceOf(size, request.options);
+  const images = await storeInputImages(imageContext, located.all);
   const createdAt = new Date().toISOString();
   const outcome = await submitWithHold(c.env.DB, {
     id: editId,
@@ -128,11 +133,11 @@ edits.post('/', async (c) => {
     price: price.credits,
     createdAt,
   });
-  if (outcome.kind !== 'created') await discardInputs(store, editId, images.all);
+  if (outcome.kind !== 'created') await discardInputs(store, editId, images);
   if (outcome.kind === 'insufficient') {
     throw new HttpError(
       'insufficient_credits',
-      `this edit costs ${price.credits} credits (${images.image.info.width}x${images.image.info.height}, work x${price.workMultiplier}); the available balance is lower`,
+      `this edit costs ${price.credits} credits (${size.width}x${size.height}, work x${price.workMultiplier}); the available balance is lower`,
       { price_credits: price.credits },
     );
   }
@@ -151,10 +156,10 @@ edits.post('/', async (c) => {
     baseUrl,
     price: price.credits,
     gpuRequest: gpuRequestOf(request),
-    images: images.all.map((image) => ({
+    images: images.map((image) => ({
       path: image.path,
       key: image.key,
-      contentType: `image/${image.info.format}`,
+      contentType: MEDIA_TYPES[image.info.format],
     })),
     webhook: request.webhook ? { url: request.webhook, filter: request.webhook_events_filter ?? null } : null,
     webhookSecret: account!.webhook_secret,

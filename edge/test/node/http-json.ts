@@ -24,9 +24,10 @@ export interface Listening {
   close(): Promise<void>;
 }
 
-/** Starts `handler` on 127.0.0.1 at a free port; `close` ends open connections too. */
+/** Starts `handler` on 127.0.0.1 at `port` (default: a free one); `close` ends open connections too. */
 export async function listen(
   handler: (request: IncomingMessage, response: ServerResponse) => Promise<void> | void,
+  port = 0,
 ): Promise<Listening> {
   const server = createServer((request, response) => {
     Promise.resolve(handler(request, response)).catch((error: unknown) => {
@@ -34,11 +35,11 @@ export async function listen(
       else response.end();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  const address = server.address() as AddressInfo;
   return {
     server,
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${address.port}`,
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.closeAllConnections();

@@ -2,7 +2,8 @@
  * A local customer webhook receiver for tests: records every delivery to /hooks/{name} with its
  * headers and raw body, and answers 200, or for `failFirst` deliveries the configured status
  * (POST /_behaviour/{name} {"failFirst": 3, "status": 503}) to play a receiver that is down and
- * comes back. GET /_received/{name} lists what arrived, in arrival order.
+ * comes back. GET /_received/{name} lists what arrived, in arrival order. GET /redirect?to=URL
+ * answers 302 to URL (for redirect checks of image fetching).
  */
 import { type Listening, listen, readText, sendJson } from './http-json.ts';
 
@@ -24,6 +25,11 @@ export async function startWebhookReceiver(): Promise<Listening> {
       return sendJson(response, 200, {});
     }
     if (kind === '_received' && name) return sendJson(response, 200, received.get(name) ?? []);
+    if (kind === 'redirect') {
+      response.writeHead(302, { location: url.searchParams.get('to') ?? '/' });
+      response.end();
+      return;
+    }
     if (kind === 'hooks' && name && request.method === 'POST') {
       const rule = behaviour.get(name);
       const list = received.get(name) ?? [];

@@ -56,7 +56,9 @@ export function api(
   headers: Record<string, string> = {},
 ): Promise<Response> {
   const init: RequestInit = { method, headers: { authorization: `Bearer ${account.key}`, ...headers } };
-  if (body !== undefined) {
+  if (body instanceof Uint8Array) {
+    init.body = body;
+  } else if (body !== undefined) {
     init.body = typeof body === 'string' ? body : JSON.stringify(body);
     (init.headers as Record<string, string>)['content-type'] ??= 'application/json';
   }
