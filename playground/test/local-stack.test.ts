@@ -14,7 +14,6 @@
  */
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -23,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRadosgw } from '../../infra/s3/radosgw.ts';
 import type { ListeningSocket } from '../../stack/src/ports.ts';
 import { portProblem } from '../../stack/src/ports.ts';
+import { freePort } from '../../stack/test/support/free-port.ts';
 import { SseParser } from '../public/js/sse.js';
 import { artifactsDir, launchChromium } from './support/browser.ts';
 import {
@@ -38,14 +38,6 @@ import {
 
 const STARTUP_MS = 600_000;
 const EDIT_MS = 300_000;
-
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 /** Follows an edit's event stream until its final status; returns that edit object. */
 interface FinishedEdit {

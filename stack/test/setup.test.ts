@@ -15,6 +15,7 @@ import { dotenvLine, loadOrCreateSecrets, writeEnvFile } from '../src/local-secr
 import { portHolders, portProblem } from '../src/ports.ts';
 import { parseStackSettings, StackSettingsError, stackHelp } from '../src/settings.ts';
 import { EXIT, runStack, storageProblem } from '../src/stack.ts';
+import { freePort } from './support/free-port.ts';
 
 let folder: string;
 let server: Server;
@@ -26,15 +27,6 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   takenPort = (server.address() as { port: number }).port;
 });
-
-/** A port nothing listens on right now. */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const port = (probe.address() as { port: number }).port;
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
 
 afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
