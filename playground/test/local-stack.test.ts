@@ -23,18 +23,16 @@ import { startRadosgw } from '../../infra/s3/radosgw.ts';
 import type { ListeningSocket } from '../../stack/src/ports.ts';
 import { portProblem } from '../../stack/src/ports.ts';
 import { freePort } from '../../stack/test/support/free-port.ts';
-import { SseParser } from '../public/js/sse.js';
-import { artifactsDir, launchChromium } from './support/browser.ts';
 import {
-  type Banner,
   listeningSocketsOf,
   processTree,
-  type StackProcess,
-  startStack,
   stillListening,
   stillRunning,
   type TrackedProcess,
-} from './support/local-stack.ts';
+} from '../../stack/test/support/process-tree.ts';
+import { SseParser } from '../public/js/sse.js';
+import { artifactsDir, launchChromium } from './support/browser.ts';
+import { type Banner, type StackProcess, startStack } from './support/local-stack.ts';
 
 const STARTUP_MS = 600_000;
 const EDIT_MS = 300_000;
