@@ -22,6 +22,8 @@ export default defineConfig({
           // demo edit that takes 10 s idle can take minutes under load. Speed is measured by npm run bench:*.
           testTimeout: 600_000,
           hookTimeout: 600_000,
+          // Projects with different worker counts run as separate groups: the Node suites first.
+          sequence: { groupOrder: 0 },
         },
       },
       // The edge runs inside workerd (@cloudflare/vitest-plugin); see edge/vitest.config.ts.

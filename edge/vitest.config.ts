@@ -56,6 +56,8 @@ function project(name: string, options: ProjectOptions): TestProjectInlineConfig
       setupFiles: ['test/support/apply-migrations.ts'],
       globalSetup: ['test/node/global-setup.ts', ...(options.globalSetup ?? [])],
       testTimeout: options.testTimeoutMs ?? 30_000,
+      // After the Node suites (root vitest.config.ts), all edge projects in one group.
+      sequence: { groupOrder: 1 },
       hookTimeout: 60_000,
     },
   };

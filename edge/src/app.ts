@@ -4,8 +4,8 @@
  * `/` is left to the playground. Every response carries X-Request-Id; every error is an ApiError.
  */
 import { type Context, Hono } from 'hono';
-import { authenticate } from './auth/api-keys.ts';
-import { consumeRate, rateHeaders } from './auth/rate-limit.ts';
+import { admit } from './auth/admit.ts';
+import { rateHeaders } from './auth/rate-limit.ts';
 import { ConfigError, configOf } from './config.ts';
 import { newId } from './crypto.ts';
 import { errorResponse, HttpError } from './http/api-error.ts';
@@ -66,13 +66,13 @@ allowOnly(app, '/docs', ['GET']);
 
 const v1 = new Hono<AppEnv>();
 v1.use('*', async (c, next) => {
-  const caller = await authenticate(c.env.DB, c.req.header('authorization'));
-  c.set('caller', caller);
-  const rate = await consumeRate(
+  const { config } = c.var;
+  const { caller, rate } = await admit(
     c.env.DB,
-    caller.keyId,
-    caller.rateLimitPerMinute ?? c.var.config.defaultRateLimitPerMinute,
+    c.req.header('authorization'),
+    config.defaultRateLimitPerMinute,
   );
+  c.set('caller', caller);
   await next();
   setHeaders(c, rateHeaders(rate));
 });

@@ -166,6 +166,40 @@ describe('customer webhooks', () => {
     ]);
   });
 
+  it('keeps taking GPU callbacks while a receiver hangs on a delivery', async () => {
+    const account = await newAccount();
+    await fetch(`${receiver()}/_behaviour/hanging`, { method: 'POST', body: JSON.stringify({ hold: true }) });
+    const response = await api(
+      account,
+      'POST',
+      '/v1/edits',
+      editRequest({ webhook: `${receiver()}/hooks/hanging` }),
+    );
+    const { id } = await json<{ id: string }>(response);
+    const gpu = await waitForDispatch(id);
+    await postCallback(gpu.callback, prediction(gpu.predictionId, 'processing'));
+    // edit.started is now out to the receiver, which does not answer.
+    await waitFor('the held delivery', async () =>
+      (await received('hanging')).length === 0 ? undefined : true,
+    );
+    const done = await postCallback(gpu.callback, await succeeded(gpu.predictionId, IMAGE, IMAGE));
+    expect(done.status).toBe(200);
+    expect((await json<{ status: string }>(await api(account, 'GET', `/v1/edits/${id}`))).status).toBe(
+      'succeeded',
+    );
+    expect(await json(await fetch(`${receiver()}/_release/hanging`, { method: 'POST' }))).toEqual({
+      released: 1,
+    });
+    const list = await waitFor('both deliveries', async () => {
+      const got = await received('hanging');
+      return got.length >= 2 ? got : undefined;
+    });
+    expect(list.map((delivery) => verified(account, delivery).type)).toEqual([
+      'edit.started',
+      'edit.succeeded',
+    ]);
+  });
+
   it('stops delivering after a 410', async () => {
     const account = await newAccount();
     await receiverFails('gone', 100, 410);

@@ -51,8 +51,8 @@ function unauthorized(reason: string): HttpError {
   return new HttpError('unauthorized', reason, undefined, { 'www-authenticate': 'Bearer realm="dragflow"' });
 }
 
-/** The caller named by an `Authorization: Bearer <key>` header, or 401. */
-export async function authenticate(db: D1Database, authorization: string | undefined): Promise<Caller> {
+/** The API key in an `Authorization: Bearer <key>` header, or 401. */
+export function bearerKey(authorization: string | undefined): string {
   if (authorization === undefined) {
     throw unauthorized('Authorization header missing; send Authorization: Bearer <api key>');
   }
@@ -60,15 +60,25 @@ export async function authenticate(db: D1Database, authorization: string | undef
   if (!match) throw unauthorized('Authorization header must be "Bearer <api key>"');
   const key = match[1]!;
   if (!KEY_PATTERN.test(key)) throw unauthorized('API key is malformed (expected dfk_ and 43 characters)');
-  const row = await db
+  return key;
+}
+
+export interface KeyRow {
+  readonly id: string;
+  readonly account_id: string;
+  readonly rate_limit_per_minute: number | null;
+  readonly revoked_at: string | null;
+}
+
+/** The key row with this hash (one statement, to batch with others). */
+export function keyLookup(db: D1Database, keyHash: string): D1PreparedStatement {
+  return db
     .prepare('SELECT id, account_id, rate_limit_per_minute, revoked_at FROM api_keys WHERE key_hash = ?')
-    .bind(await sha256Hex(key))
-    .first<{
-      id: string;
-      account_id: string;
-      rate_limit_per_minute: number | null;
-      revoked_at: string | null;
-    }>();
+    .bind(keyHash);
+}
+
+/** The caller a key row names, or 401 for no row or a revoked key. */
+export function callerOf(row: KeyRow | undefined): Caller {
   if (!row) throw unauthorized('API key is not valid');
   if (row.revoked_at !== null) throw unauthorized('API key was revoked');
   return { accountId: row.account_id, keyId: row.id, rateLimitPerMinute: row.rate_limit_per_minute };

@@ -123,6 +123,8 @@ export class EditObject extends DurableObject<Env> {
   private readonly listeners = new Set<WritableStreamDefaultWriter<Uint8Array>>();
   /** SSE frames are rendered in event order on this chain; writes queue on each stream in that order. */
   private sse: Promise<unknown> = Promise.resolve();
+  /** One delivery run at a time (deliveries go in event order). */
+  private delivering = false;
   private readonly encoder = new TextEncoder();
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -324,20 +326,27 @@ export class EditObject extends DurableObject<Env> {
   }
 
   override async alarm(): Promise<void> {
-    await this.serially(async () => {
-      const record = await this.load();
-      if (!record) return;
+    const record = await this.serially(async () => {
+      const current = await this.load();
+      if (!current) return undefined;
       const now = Date.now();
-      if (record.status === 'queued' && record.nextDispatchAt !== null && record.nextDispatchAt <= now) {
-        await this.dispatch(record);
+      if (current.status === 'queued' && current.nextDispatchAt !== null && current.nextDispatchAt <= now) {
+        await this.dispatch(current);
       }
-      if (record.deadlineAt !== null && record.deadlineAt <= now && !isFinished(record.status)) {
-        this.interrupted(record, this.timeoutReason(record));
+      if (current.deadlineAt !== null && current.deadlineAt <= now && !isFinished(current.status)) {
+        this.interrupted(current, this.timeoutReason(current));
       }
-      await this.save(record);
-      await this.housekeeping(record);
-      await this.deliverDue(record);
-      await this.scheduleAlarm(record);
+      await this.save(current);
+      await this.housekeeping(current);
+      return current;
+    });
+    if (!record) return;
+    // Webhook deliveries wait on the customer's receiver (up to 15 s each): outside the chain, so
+    // GPU callbacks and cancels are not held up by a slow receiver. They touch only the outbox.
+    await this.deliverDue(record);
+    await this.serially(async () => {
+      const current = await this.load();
+      if (current) await this.scheduleAlarm(current);
     });
   }
 
@@ -637,7 +646,19 @@ export class EditObject extends DurableObject<Env> {
   }
 
   private async deliverDue(record: EditRecord): Promise<void> {
-    if (!record.webhook) return;
+    if (!record.webhook || this.delivering) return;
+    this.delivering = true;
+    try {
+      await this.deliverInOrder(record, record.webhook);
+    } finally {
+      this.delivering = false;
+    }
+  }
+
+  private async deliverInOrder(
+    record: EditRecord,
+    webhook: NonNullable<EditRecord['webhook']>,
+  ): Promise<void> {
     const store = this.store(record);
     for (let sent = 0; sent < DELIVERIES_PER_ALARM; sent++) {
       const delivery = this.outbox.head();
@@ -649,13 +670,13 @@ export class EditObject extends DurableObject<Env> {
         timestamp: delivery.created_at,
         data: await renderEdit(snapshot, store, record.baseUrl, this.config.resultUrlTtlS),
       });
-      const problem = outboundUrlProblem(record.webhook.url, {
+      const problem = outboundUrlProblem(webhook.url, {
         allowLoopback: this.config.allowLoopbackUrls,
       });
       const headers = await signedHeaders(record.webhookSecret, delivery.webhook_id, body);
       const result = problem
         ? { status: null, error: `webhook URL ${problem}`, durationMs: 0, retryAfterS: undefined }
-        : await sendWebhook(record.webhook.url, { ...headers }, body);
+        : await sendWebhook(webhook.url, { ...headers }, body);
       const attempts = [
         ...delivery.attempts,
         {

@@ -219,7 +219,7 @@ describe('end to end through the cog dispatcher', () => {
     const submitted = await api(edge, account, 'POST', '/v1/edits', {
       image: { upload: upload.id },
       operations,
-      options: QUICK,
+      options: { ...QUICK, preview_interval: 2 },
       webhook: `${stack.receiverUrl}/hooks/e2e-cog`,
       metadata: { case: 'round trip' },
     });
@@ -234,6 +234,13 @@ describe('end to end through the cog dispatcher', () => {
       .map((event) => event.data.progress as { phase: string; step: number; total: number });
     expect(progress.length).toBeGreaterThan(0);
     expect(new Set(progress.map((p) => p.phase)).size).toBeGreaterThan(1);
+    // Previews (every 2 iterations or steps) arrive as signed URLs of small PNGs.
+    const previews = stream.flatMap((event) =>
+      event.event === 'progress' ? (event.data.previews as string[]) : [],
+    );
+    expect(previews.length).toBeGreaterThan(0);
+    const preview = await decodePng(await bytesOf(previews[0]!));
+    expect(preview.width).toBeGreaterThan(0);
 
     const edit = (await (await api(edge, account, 'GET', `/v1/edits/${id}`)).json()) as Edit;
     expect(edit.status).toBe('succeeded');
@@ -241,7 +248,12 @@ describe('end to end through the cog dispatcher', () => {
     expect(edit.metrics.transformer_calls).toBeGreaterThan(0);
     expect(edit.metrics.charged_credits).toBe(10);
     const pixels = await checkPixels(input, edit);
-    report('cog round trip', { progress_events: progress.length, ...pixels, metrics: edit.metrics });
+    report('cog round trip', {
+      progress_events: progress.length,
+      previews: previews.length,
+      ...pixels,
+      metrics: edit.metrics,
+    });
     expect(pixels.outside).toBeGreaterThan(0);
     expect(pixels.outsideChanged).toBe(0);
     expect(pixels.insideChanged).toBeGreaterThan(0);
