@@ -7,6 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
+import { get } from 'node:http';
 import { join } from 'node:path';
 import { ensureDemoBundle } from '@dragflow/gpu-function/bundle/demo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -118,8 +119,12 @@ describe('setup', () => {
     await hooks.waitFor((r) => r.path === '/sigterm-cancel' && hook(r).progress?.phase === 'transport');
     server.process.kill('SIGTERM');
     await server.waitForLog(/shutting down \(SIGTERM\): no new predictions; 1 running, 0 s to finish/);
-    const refused = await fetch(`${server.url}/health-check`).catch(
-      (error: Error) => (error.cause as { code?: string }).code,
+    // A fresh connection (fetch would reuse a pooled one, which the server has closed).
+    const refused = await new Promise<string>((resolve) =>
+      get(`${server.url}/health-check`, { agent: false }, (res) => resolve(`HTTP ${res.statusCode}`)).on(
+        'error',
+        (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message),
+      ),
     );
     expect(refused).toBe('ECONNREFUSED');
     const last = hook(await hooks.waitFor(isTerminalHook('/sigterm-cancel')));
