@@ -10,7 +10,13 @@ export default defineConfig({
       {
         test: {
           name: 'node',
-          include: ['shared/**/*.test.ts', 'gpu-function/**/*.test.ts', 'test/**/*.test.ts'],
+          include: [
+            'shared/**/*.test.ts',
+            'gpu-function/**/*.test.ts',
+            'stack/**/*.test.ts',
+            'playground/**/*.test.ts',
+            'test/**/*.test.ts',
+          ],
           exclude: ['**/node_modules/**'],
           // onnxruntime sessions and the property tests are CPU-heavy; the machine has 2 cores.
           pool: 'forks',

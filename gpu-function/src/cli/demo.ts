@@ -1,5 +1,5 @@
 /**
- * `npm start` / `dragflow demo`: a real DragFlow edit on the embedded demo bundle. The sample is
+ * `npx dragflow demo`: a real DragFlow edit on the embedded demo bundle. The sample is
  * synthesised here (a red ball on a sky-to-ground gradient, 256x256); the ball is relocated 96 px to
  * the right. The inputs, the result and the editable mask B are written to --out (default: a
  * `dragflow-demo` folder in the system temp folder) and their paths printed.
