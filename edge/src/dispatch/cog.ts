@@ -5,6 +5,7 @@
  * prediction instead of starting a second one, so a dispatch retried after a lost answer is safe.
  */
 
+import type { PredictionRequest } from '@dragflow/shared';
 import {
   DispatchError,
   type Dispatcher,
@@ -36,8 +37,8 @@ export class CogDispatcher implements Dispatcher {
           id: predictionId,
           input: job.input,
           webhook: job.callbackUrl,
-          webhook_events_filter: GPU_WEBHOOK_EVENTS,
-        }),
+          webhook_events_filter: [...GPU_WEBHOOK_EVENTS],
+        } satisfies PredictionRequest),
         signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
       });
     } catch (error) {

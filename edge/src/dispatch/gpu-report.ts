@@ -5,34 +5,32 @@
  * the log lines our GPU function writes, e.g. `transport 10/50 loss 1.234e-1, 31 transformer calls`.
  * Unknown fields are tolerated; wrong types are refused with the path at fault.
  */
-import { ApiErrorSchema, PROGRESS_PHASES, validate } from '@dragflow/shared';
+import {
+  ApiErrorSchema,
+  COG_WEBHOOK_EVENTS,
+  PREDICTION_STATUSES,
+  PROGRESS_PHASES,
+  PredictionOutputSchema,
+  PredictionProgressSchema,
+  validate,
+} from '@dragflow/shared';
 import { z } from 'zod';
 import type { GpuReport } from '../edits/state-machine.ts';
 
 /** Every webhook event the edge asks for: start, output (previews, result), logs (progress), completed. */
-export const GPU_WEBHOOK_EVENTS = ['start', 'output', 'logs', 'completed'] as const;
+export const GPU_WEBHOOK_EVENTS = COG_WEBHOOK_EVENTS;
 
-const ProgressReportSchema = z.looseObject({
-  phase: z.enum(PROGRESS_PHASES),
-  step: z.number().int().min(0),
-  total: z.number().int().min(0),
-  loss: z.number().nullable(),
-  transformer_calls: z.number().int().min(0).optional(),
-});
-
-const OutputReportSchema = z.looseObject({
-  image: z.string().optional(),
-  editable_mask: z.string().optional(),
-  previews: z.array(z.string()).default([]),
-});
-
+/**
+ * The shared Cog prediction (shared/src/prediction.ts), loosened to also read Replicate's: its
+ * `aborted` status, no `progress` or `error_detail`, and fields of its own.
+ */
 const PredictionReportSchema = z.looseObject({
   id: z.string(),
-  status: z.enum(['starting', 'processing', 'succeeded', 'failed', 'canceled', 'aborted']),
-  output: OutputReportSchema.nullable().optional(),
+  status: z.enum([...PREDICTION_STATUSES, 'aborted']),
+  output: PredictionOutputSchema.nullable().optional(),
   error: z.string().nullable().optional(),
   error_detail: ApiErrorSchema.nullable().optional(),
-  progress: ProgressReportSchema.nullable().optional(),
+  progress: PredictionProgressSchema.nullable().optional(),
   logs: z.string().nullable().optional(),
   metrics: z.record(z.string(), z.unknown()).nullable().optional(),
 });
