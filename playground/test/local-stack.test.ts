@@ -32,7 +32,7 @@ import {
 } from '../../stack/test/support/process-tree.ts';
 import { SseParser } from '../public/js/sse.js';
 import { artifactsDir, launchChromium } from './support/browser.ts';
-import { type Banner, type StackProcess, startStack } from './support/local-stack.ts';
+import { type Banner, REPO_ROOT, type StackProcess, startStack } from './support/local-stack.ts';
 
 const STARTUP_MS = 600_000;
 const EDIT_MS = 300_000;
@@ -143,6 +143,35 @@ describe('npm start', () => {
         expect(new URL(page.url()).hash).toBe('');
         await expect.poll(() => page.locator('#balance').textContent()).toMatch(/^\d+ credits available$/);
 
+        // Every way in: file picker, drag-and-drop, paste (each a different shipped photo), then a sample.
+        const loaded = () => page.locator('#drop-zone').getAttribute('data-image');
+        const canvasSize = () =>
+          page
+            .locator('#editor')
+            .evaluate((c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
+        await page.setInputFiles('#file-input', join(REPO_ROOT, 'playground/public/samples/rocket.png'));
+        await expect.poll(loaded).toBe('rocket.png');
+        expect(await canvasSize()).toEqual([384, 256]);
+        for (const [how, name] of [
+          ['drop', 'astronaut.png'],
+          ['paste', 'coffee.png'],
+        ] as const) {
+          await page.evaluate(
+            async ([how, name]) => {
+              const blob = await (await fetch(`samples/${name}`)).blob();
+              const data = new DataTransfer();
+              data.items.add(new File([blob], name, { type: 'image/png' }));
+              const event =
+                how === 'drop'
+                  ? new DragEvent('drop', { dataTransfer: data, bubbles: true, cancelable: true })
+                  : new ClipboardEvent('paste', { clipboardData: data, bubbles: true, cancelable: true });
+              document.querySelector(how === 'drop' ? '#drop-zone' : 'body')!.dispatchEvent(event);
+            },
+            [how, name],
+          );
+          await expect.poll(loaded).toBe(name);
+        }
+        expect(await canvasSize()).toEqual([384, 256]);
         await page.click('[data-sample="coffee.png"]');
         await page.waitForSelector('#drop-zone.loaded');
         const box = (await page.locator('#editor').boundingBox())!;
@@ -161,6 +190,40 @@ describe('npm start', () => {
         const region = await page.locator('[data-path="operations.0.source"]').textContent();
         const area = Number(/region: (\d+) px/.exec(region ?? '')?.[1]);
         expect(area).toBeGreaterThan(6000);
+        const areaOf = async (index: number) =>
+          Number(
+            /region: (\d+) px/.exec(
+              (await page.locator(`[data-path="operations.${index}.source"]`).textContent()) ?? '',
+            )?.[1] ?? 0,
+          );
+        // The eraser takes pixels away; a second operation, lassoed, is cleared, then removed.
+        await page.keyboard.press('e');
+        await page.mouse.move(...at(150, 150));
+        await page.mouse.down();
+        await page.mouse.move(...at(160, 150), { steps: 2 });
+        await page.mouse.up();
+        const erased = await areaOf(0);
+        expect(erased).toBeLessThan(area);
+        expect(erased).toBeGreaterThan(area - 600);
+        await page.click('#add-operation');
+        await page.keyboard.press('l');
+        await page.mouse.move(...at(20, 200));
+        await page.mouse.down();
+        for (const [x, y] of [
+          [80, 200],
+          [80, 240],
+          [20, 240],
+        ] as const)
+          await page.mouse.move(...at(x, y), { steps: 4 });
+        await page.mouse.up();
+        const lassoed = await areaOf(1);
+        expect(lassoed).toBeGreaterThan(0.9 * 60 * 40);
+        expect(lassoed).toBeLessThan(1.1 * 60 * 40);
+        await page.click('#clear-region');
+        expect(await areaOf(1)).toBe(0);
+        await page.click('[aria-label="Remove operation 2"]');
+        expect(await page.locator('#operations > li').count()).toBe(1);
+        expect(await areaOf(0)).toBe(erased);
 
         // Drag the region 60 px to the right with the target tool: the outline follows.
         await page.keyboard.press('t');
