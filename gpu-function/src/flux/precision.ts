@@ -1,0 +1,34 @@
+/**
+ * The element type the transformer graphs compute in, chosen per device: bfloat16 on CUDA (the
+ * released weights' own type: no conversion, tensor-core GEMMs), float32 on CPU (onnxruntime's CPU
+ * provider has no bfloat16 arithmetic kernels; tests compare against float32 references), float16
+ * where a device lacks bfloat16. Whatever the compute type, these stay float32: graph inputs and
+ * outputs (the host speaks float32, and float16 K/V), LayerNorm/RMSNorm statistics (stash_type),
+ * softmax and the attention gradient, the rotary embedding, the supervision features, the loss and
+ * the latent update (host).
+ */
+import type { Graph, Tensor } from '../graph/graph.ts';
+
+export type ComputeDtype = 'float32' | 'float16' | 'bfloat16';
+
+export const COMPUTE_DTYPES: readonly ComputeDtype[] = ['float32', 'float16', 'bfloat16'];
+
+/** What a device computes the transformer in. */
+export const DEVICE_COMPUTE: Readonly<Record<'cpu' | 'cuda', ComputeDtype>> = {
+  cpu: 'float32',
+  cuda: 'bfloat16',
+};
+
+/**
+ * float16 gradients of an L1 loss averaged over millions of feature elements sit near float16's
+ * subnormal range (1/N ~ 3e-7): the drag step scales the loss by this before differentiating and
+ * divides the float32 gradient by it (bfloat16 and float32 have float32's exponent range: 1).
+ */
+export function lossScale(compute: ComputeDtype): number {
+  return compute === 'float16' ? 2 ** 16 : 1;
+}
+
+/** `x` in `dtype` (a Cast unless it already is). */
+export function castTo(g: Graph, x: Tensor, dtype: Tensor['dtype']): Tensor {
+  return x.dtype === dtype ? x : g.cast(x, dtype);
+}
