@@ -230,8 +230,12 @@ function unresize(g: Graph, dy: Tensor, x: Tensor, node: Node): Tensor {
     if (matrix === undefined) continue;
     const perm = t.shape.map((_, i) => i);
     [perm[axis], perm[t.rank - 1]] = [t.rank - 1, axis];
-    const m = g.constant(matrix, 'float64', [to, from]);
-    const moved = g.matmul(g.transpose(t, perm), t.dtype === 'float64' ? m : g.cast(m, t.dtype));
+    // Built in the gradient's dtype (rounded once here): no float64 in float32 graphs.
+    const m =
+      t.dtype === 'float64'
+        ? g.constant(matrix, 'float64', [to, from])
+        : g.constant(Array.from(matrix), t.dtype, [to, from]);
+    const moved = g.matmul(g.transpose(t, perm), m);
     t = g.transpose(moved, perm);
   }
   return t;
