@@ -7,7 +7,12 @@ import { appendGradients } from '../graph/autodiff.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import type { FluxConfig } from './config.ts';
 import { FluxModelError } from './errors.ts';
-import { buildSupervisionTrunk, type FeatureOptions, type SupervisionTrunk } from './features.ts';
+import {
+  buildSupervisionTrunk,
+  type FeatureOptions,
+  type SupervisionTrunk,
+  supervisionMap,
+} from './features.ts';
 import { lossScale } from './precision.ts';
 import { outputCaptured } from './transformer.ts';
 
@@ -83,10 +88,11 @@ export function checkDragStepOptions(options: DragStepOptions): void {
  */
 export function lossAndGradient(
   supervision: SupervisionTrunk,
+  features: Tensor,
   options: DragStepOptions,
   dynamic = false,
 ): { loss: Tensor; gradient: Tensor } {
-  const { trunk, features } = supervision;
+  const { trunk } = supervision;
   const g = trunk.p.graph;
   const [, channels, height, width] = features.shape as [number, number, number, number];
   const r = options.regions;
@@ -108,10 +114,11 @@ export function buildDragStepGraph(config: FluxConfig, options: DragStepOptions)
   checkDragStepOptions(options);
   const supervision = buildSupervisionTrunk(`${config.name}.drag_step`, config, options);
   const g = supervision.trunk.p.graph;
-  const { loss, gradient } = lossAndGradient(supervision, options);
+  const features = supervisionMap(supervision);
+  const { loss, gradient } = lossAndGradient(supervision, features, options);
   g.output(dragStepNames.loss, loss);
   g.output(dragStepNames.gradient, gradient);
-  g.output(dragStepNames.features, supervision.features);
+  g.output(dragStepNames.features, features);
   outputCaptured(supervision.trunk);
   return g;
 }

@@ -137,9 +137,9 @@ class Rematerializer {
     if (existing) return existing;
     const g = this.graph;
     const mapping = new Map<Tensor, Tensor>();
-    // Weights and graph inputs are not activations (nothing to free), and switches (bool) have no
-    // Where kernel: they enter the recomputation as they are.
-    const passThrough = new Set([...g.initializers.map((i) => i.stored), ...g.inputs]);
+    // Weights are not activations (nothing to free), and switches (bool) have no Where kernel:
+    // they enter the recomputation as they are.
+    const initializers = new Set(g.initializers.map((i) => i.stored));
     g.segment(`remat.${unit}`, () => {
       // onnxruntime's common-subexpression elimination would merge an exact copy of the segment
       // back into the forward pass. Passing the segment's incoming activations through an identity
@@ -158,7 +158,7 @@ class Rematerializer {
       const enter = (t: Tensor) => {
         let entered = mapping.get(t);
         if (!entered) {
-          entered = passThrough.has(t) || !isFloat(t.dtype) ? t : g.where(barrier, t, t);
+          entered = initializers.has(t) || !isFloat(t.dtype) ? t : g.where(barrier, t, t);
           mapping.set(t, entered);
         }
         return entered;

@@ -2,11 +2,10 @@
  * ONNX serialization through protobufjs and the repo's own `onnx.proto` subset. Output is
  * byte-identical for identical graphs: nodes, initializers and value infos come in build order.
  */
-import { readFileSync } from 'node:fs';
-import protobuf from 'protobufjs';
 import { onnxDataType, type TensorData, toLittleEndianBytes } from './dtype.ts';
 import { GraphError } from './errors.ts';
 import type { Branch, ExternalRef, Graph, Node, Tensor } from './graph.ts';
+import { ModelProto } from './onnx-proto.ts';
 import type { Attr } from './ops.ts';
 
 /**
@@ -20,11 +19,6 @@ import type { Attr } from './ops.ts';
 export const OPSET = 23;
 /** The newest IR version onnxruntime-node 1.30 accepts (14 is refused). */
 export const IR_VERSION = 13;
-
-const root = protobuf.parse(readFileSync(new URL('./onnx.proto', import.meta.url), 'utf8'), {
-  keepCase: true,
-}).root;
-const ModelProto = root.lookupType('onnx.ModelProto');
 
 const attributeType = { FLOAT: 1, INT: 2, STRING: 3, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 

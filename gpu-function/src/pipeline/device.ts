@@ -1,8 +1,8 @@
 /**
  * Where the transformer runs, and the onnxruntime session options that go with it. Every runtime
  * session keeps memory flat: constant folding is off (it would turn each Cast of a bfloat16 weight
- * into a float32 copy held next to the original), initializers are allocated exactly (not rounded
- * up in the arena), and external weights stay memory-mapped on the CPU.
+ * into a float32 copy held next to the original), external weights stay memory-mapped on the CPU,
+ * and on CUDA initializers are allocated at their size (not rounded up in the arena).
  *
  * CUDA: onnxruntime-node passes only the device id to its CUDA provider (no memory limit, no CUDA
  * graphs). Its provider libraries come with onnxruntime-node's install script
@@ -38,16 +38,20 @@ export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
   logSeverityLevel: 3,
   executionMode: 'sequential',
   graphOptimizationLevel: 'all',
-  extra: {
-    optimization: { disable_specified_optimizers: 'ConstantFolding' },
-    session: { use_device_allocator_for_initializers: '1' },
-  },
+  extra: { optimization: { disable_specified_optimizers: 'ConstantFolding' } },
 };
 
 export function sessionOptionsFor(device: Device, deviceId = 0): ort.InferenceSession.SessionOptions {
-  return device === 'cuda'
-    ? { ...SESSION_OPTIONS, executionProviders: [{ name: 'cuda', deviceId }] }
-    : { ...SESSION_OPTIONS, executionProviders: ['cpu'] };
+  if (device === 'cpu') return { ...SESSION_OPTIONS, executionProviders: ['cpu'] };
+  return {
+    ...SESSION_OPTIONS,
+    executionProviders: [{ name: 'cuda', deviceId }],
+    extra: {
+      ...SESSION_OPTIONS.extra,
+      // Weights allocated at their size, not rounded up inside the device arena.
+      session: { use_device_allocator_for_initializers: '1' },
+    },
+  };
 }
 
 export function computeFor(device: Device): ComputeDtype {

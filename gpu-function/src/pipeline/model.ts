@@ -17,7 +17,7 @@ import type { BundleConfig } from '../bundle/model-config.ts';
 import type { Size } from '../dragflow/geometry.ts';
 import { autoEncoderDownscale, type FluxConfig, headDim } from '../flux/config.ts';
 import { dragStepNames } from '../flux/drag-step.ts';
-import { buildEditGraph, editGraphNames } from '../flux/edit-graph.ts';
+import { buildEditGraph, EDIT_GRAPH_REMATERIALIZES, editGraphNames } from '../flux/edit-graph.ts';
 import { featureDivisor, featureNames } from '../flux/features.ts';
 import { rotaryFeeds, timeFeeds } from '../flux/feeds.ts';
 import type { ComputeDtype } from '../flux/precision.ts';
@@ -146,49 +146,17 @@ export class EditModel {
     image: Size,
     options: ModelOptions,
   ): Promise<EditModel> {
-    const bundleConfig = manifest.config;
-    const config = bundleConfig.transformer;
-    const ae = bundleConfig.autoencoder;
-    const latentScale = 'patch' in ae ? ae.patch : autoEncoderDownscale(ae);
-    const grid: TokenGrid = {
-      batch: 1,
-      height: image.height / (2 * latentScale),
-      width: image.width / (2 * latentScale),
-      textTokens: bundleConfig.graph_grid.textTokens,
-    };
-    const allBlocks = modelBlocks(config, options.settings);
-    const blocks = {
-      ...allBlocks,
-      taps: allBlocks.taps.filter((t) => !options.tapPoints || options.tapPoints.includes(t.point)),
-    };
-    const divisor = options.featureDivisor ?? featureDivisor(image.height, image.width);
-    const mapSize = {
-      height: Math.floor((2 * grid.height) / divisor),
-      width: Math.floor((2 * grid.width) / divisor),
-    };
-    const device = options.device ?? 'cpu';
-    const compute = computeFor(device);
-    const variants = graphVariants(config, bundleConfig.autoencoder, {
-      grid,
-      blocks,
-      regions: options.regions,
-      image,
-      mapSize,
-      compute,
-      // Per-block recomputation in the drag step's backward pass where device memory is the limit.
-      rematerialize: device === 'cuda',
-    });
-    if (device === 'cuda') await checkCuda();
+    const plan = editSessionPlan(manifest, image, options);
+    if (plan.device === 'cuda') await checkCuda();
     const dir = await runtimeGraphDir(bundleDir, manifest);
-    const sessionOptions = { ...sessionOptionsFor(device), ...options.sessionOptions };
     const sessions = {} as Record<Session, ort.InferenceSession>;
     try {
-      for (const [session, variant] of Object.entries(variants) as [Session, GraphVariant][]) {
-        sessions[session] = await openVariant(dir, manifest, variant, sessionOptions);
+      for (const [session, variant] of Object.entries(plan.variants) as [Session, GraphVariant][]) {
+        sessions[session] = await openVariant(dir, manifest, variant, plan.sessionOptions);
       }
     } catch (error) {
       for (const opened of Object.values(sessions)) await opened.release();
-      if (device === 'cuda' && /Failed to load shared library/.test(String(error))) {
+      if (plan.device === 'cuda' && /Failed to load shared library/.test(String(error))) {
         throw new DeviceError(
           `onnxruntime could not start its CUDA provider: ${(error as Error).message}`,
           [],
@@ -196,6 +164,8 @@ export class EditModel {
       }
       throw error;
     }
+    const { config, grid, blocks, mapSize, compute, latentScale } = plan;
+    const ae = manifest.config.autoencoder;
     return new EditModel(config, grid, ae.zChannels, latentScale, blocks, sessions, mapSize, compute);
   }
 
@@ -352,6 +322,56 @@ export class EditModel {
 }
 
 type Session = 'vaeEncoder' | 'vaeDecoder' | 'transformer';
+
+/** Everything an edit's sessions are built from: graphs, grid, blocks, device and session options. */
+export interface EditSessionPlan {
+  config: FluxConfig;
+  grid: TokenGrid;
+  blocks: ModelBlocks;
+  mapSize: Size;
+  latentScale: number;
+  device: Device;
+  compute: ComputeDtype;
+  variants: Record<Session, GraphVariant>;
+  sessionOptions: ort.InferenceSession.SessionOptions;
+}
+
+/** The sessions an edit of an `image`-sized working image opens (bench:memory opens the same). */
+export function editSessionPlan(manifest: Manifest, image: Size, options: ModelOptions): EditSessionPlan {
+  const bundleConfig = manifest.config;
+  const config = bundleConfig.transformer;
+  const ae = bundleConfig.autoencoder;
+  const latentScale = 'patch' in ae ? ae.patch : autoEncoderDownscale(ae);
+  const grid: TokenGrid = {
+    batch: 1,
+    height: image.height / (2 * latentScale),
+    width: image.width / (2 * latentScale),
+    textTokens: bundleConfig.graph_grid.textTokens,
+  };
+  const allBlocks = modelBlocks(config, options.settings);
+  const blocks = {
+    ...allBlocks,
+    taps: allBlocks.taps.filter((t) => !options.tapPoints || options.tapPoints.includes(t.point)),
+  };
+  const divisor = options.featureDivisor ?? featureDivisor(image.height, image.width);
+  const mapSize = {
+    height: Math.floor((2 * grid.height) / divisor),
+    width: Math.floor((2 * grid.width) / divisor),
+  };
+  const device = options.device ?? 'cpu';
+  const compute = computeFor(device);
+  const variants = graphVariants(config, ae, {
+    grid,
+    blocks,
+    regions: options.regions,
+    image,
+    mapSize,
+    compute,
+    rematerialize: EDIT_GRAPH_REMATERIALIZES,
+  });
+  const sessionOptions = { ...sessionOptionsFor(device), ...options.sessionOptions };
+  return { config, grid, blocks, mapSize, latentScale, device, compute, variants, sessionOptions };
+}
 
 interface VariantOptions {
   grid: TokenGrid;

@@ -97,6 +97,8 @@ describe('edit graph (one session for every transformer call of an edit)', async
     );
     const captured = await run(feeds({ velocity: true, drag: false, inject: false }, kvPlaceholders));
     expect(values(captured, names.velocity)).toEqual(values(expected, names.velocity));
+    // Velocity runs build no supervision map.
+    expect(captured.features!.dims).toEqual([1, 1, 1, 1]);
     for (const n of kvInputs) {
       const out = n.replace('kv_in', 'kv_out');
       expect(values(captured, out)).toEqual(values(expected, out));
