@@ -74,7 +74,7 @@ async function openSessions(bundle: string, size: number): Promise<void> {
 /** Child (2): each session's optimised model, written by onnxruntime; prints its initializers as JSON. */
 async function optimizedInitializers(bundle: string, size: number, out: string): Promise<void> {
   const manifest = await openedManifest(bundle);
-  const plan = editSessionPlan(manifest, { width: size, height: size }, modelOptions());
+  const plan = editSessionPlan(manifest.config, { width: size, height: size }, modelOptions());
   const dir = await runtimeGraphDir(bundle, manifest);
   const sessions: SessionInitializers[] = [];
   for (const variant of Object.values(plan.variants)) {

@@ -146,7 +146,7 @@ export class EditModel {
     image: Size,
     options: ModelOptions,
   ): Promise<EditModel> {
-    const plan = editSessionPlan(manifest, image, options);
+    const plan = editSessionPlan(manifest.config, image, options);
     if (plan.device === 'cuda') await checkCuda();
     const dir = await runtimeGraphDir(bundleDir, manifest);
     const sessions = {} as Record<Session, ort.InferenceSession>;
@@ -336,9 +336,15 @@ export interface EditSessionPlan {
   sessionOptions: ort.InferenceSession.SessionOptions;
 }
 
-/** The sessions an edit of an `image`-sized working image opens (bench:memory opens the same). */
-export function editSessionPlan(manifest: Manifest, image: Size, options: ModelOptions): EditSessionPlan {
-  const bundleConfig = manifest.config;
+/**
+ * The sessions an edit of an `image`-sized working image opens, for a bundle of this config
+ * (bench:memory opens the same; check:placement checks their graphs).
+ */
+export function editSessionPlan(
+  bundleConfig: BundleConfig,
+  image: Size,
+  options: ModelOptions,
+): EditSessionPlan {
   const config = bundleConfig.transformer;
   const ae = bundleConfig.autoencoder;
   const latentScale = 'patch' in ae ? ae.patch : autoEncoderDownscale(ae);
