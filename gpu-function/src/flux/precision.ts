@@ -9,9 +9,25 @@
  */
 import type { Graph, Tensor } from '../graph/graph.ts';
 
-export type ComputeDtype = 'float32' | 'float16' | 'bfloat16';
+export const COMPUTE_DTYPES = ['float32', 'float16', 'bfloat16'] as const;
+export type ComputeDtype = (typeof COMPUTE_DTYPES)[number];
 
-export const COMPUTE_DTYPES: readonly ComputeDtype[] = ['float32', 'float16', 'bfloat16'];
+/** The model metadata key every runtime graph records its compute dtype under. */
+export const COMPUTE_METADATA_KEY = 'dragflow.compute';
+
+/** Records the dtype `g` computes in (ONNX metadata_props; bundles copy it into the manifest). */
+export function recordCompute(g: Graph, compute: ComputeDtype): void {
+  g.metadata.set(COMPUTE_METADATA_KEY, compute);
+}
+
+/** The compute dtype a graph recorded; every graph a bundle ships must have recorded one. */
+export function recordedCompute(g: Graph): ComputeDtype {
+  const value = g.metadata.get(COMPUTE_METADATA_KEY);
+  if (!COMPUTE_DTYPES.includes(value as ComputeDtype)) {
+    throw new Error(`graph '${g.name}' records no compute dtype (${COMPUTE_METADATA_KEY})`);
+  }
+  return value as ComputeDtype;
+}
 
 /** What a device computes the transformer in. */
 export const DEVICE_COMPUTE: Readonly<Record<'cpu' | 'cuda', ComputeDtype>> = {

@@ -20,7 +20,7 @@ import {
   singleStreamBlock,
 } from './layers.ts';
 import { ParamBinder, type WeightOptions } from './param-binder.ts';
-import { type ComputeDtype, castTo } from './precision.ts';
+import { type ComputeDtype, castTo, recordCompute } from './precision.ts';
 import type { RotaryTables } from './rope.ts';
 
 /** Token layout of one call: an image of (16 height) x (16 width) pixels and its prompt. */
@@ -214,6 +214,7 @@ export function buildTrunk(graphName: string, config: FluxConfig, options: Trans
   validateOptions(config, options);
   const g = new Graph(graphName);
   const compute = options.compute ?? 'float32';
+  recordCompute(g, compute);
   const p = new ParamBinder(g, fluxCheckpointKeys(config), options.weights, compute);
   const { batch: b, height, width, textTokens } = options.grid;
   const imageTokens = height * width;

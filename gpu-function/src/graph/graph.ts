@@ -118,6 +118,8 @@ export class Graph {
   private readonly declared = new Set<Tensor>();
   private segmentPath: string[] = [];
   private counter = 0;
+  /** Written into the model's metadata_props (e.g. the dtype a graph computes in). */
+  readonly metadata = new Map<string, string>();
   /** Open `ifThenElse` branches, innermost last, with the nodes built in each so far. */
   private readonly open: { scope: Scope; nodes: Node[] }[] = [];
 

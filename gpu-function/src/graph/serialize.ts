@@ -131,6 +131,7 @@ export function toModelBytes(graph: Graph): Uint8Array {
     ir_version: IR_VERSION,
     producer_name: 'dragflow-graph',
     opset_import: [{ domain: '', version: OPSET }],
+    metadata_props: [...graph.metadata].map(([key, value]) => ({ key, value })),
     graph: {
       name: graph.name,
       node: nodes.map((n) => nodeProto(n, cone)),
