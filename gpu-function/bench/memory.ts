@@ -22,6 +22,7 @@ import * as ort from 'onnxruntime-node';
 import { inspectBundle } from '../src/bundle/verify.ts';
 import { modelInitializers, ONNX_TYPE_NAMES } from '../src/graph/model-initializers.ts';
 import { EditModel, editSessionPlan, type ModelOptions } from '../src/pipeline/model.ts';
+import { blockSettings } from '../src/pipeline/model-blocks.ts';
 import { graphFile, runtimeGraphDir } from '../src/pipeline/runtime-graphs.ts';
 import {
   buildSyntheticBundle,
@@ -45,15 +46,7 @@ interface SessionInitializers {
 }
 
 function modelOptions(): ModelOptions {
-  const s = resolveSettings({});
-  return {
-    regions: 1,
-    settings: {
-      feature_blocks: s.feature_blocks,
-      kv_double_blocks: s.kv_double_blocks,
-      kv_single_blocks: s.kv_single_blocks,
-    },
-  };
+  return { regions: 1, settings: blockSettings(resolveSettings({})) };
 }
 
 async function openedManifest(bundle: string) {

@@ -9,32 +9,14 @@
  *   npm run check:placement [-- --quiet]
  */
 import { parseArgs } from 'node:util';
-import { resolveSettings } from '@dragflow/shared/presets';
-import { modelConfig } from '../src/bundle/build.ts';
-import { autoEncoderConfigs, fluxConfigs } from '../src/flux/config.ts';
 import { cpuFallbacks, cudaPlacement } from '../src/graph/placement.ts';
 import { OPSET } from '../src/graph/serialize.ts';
-import { editSessionPlan } from '../src/pipeline/model.ts';
+import { releasedEditPlan } from '../src/pipeline/model.ts';
 
 const { values } = parseArgs({ options: { quiet: { type: 'boolean', default: false } } });
-const settings = resolveSettings({});
 let fallbacks = 0;
 for (const size of [512, 1024]) {
-  const grid = { batch: 1, height: size / 16, width: size / 16, textTokens: 512 };
-  const config = modelConfig(fluxConfigs['flux1-dev'], autoEncoderConfigs['flux1-ae'], grid);
-  const plan = editSessionPlan(
-    config,
-    { width: size, height: size },
-    {
-      regions: 1,
-      device: 'cuda',
-      settings: {
-        feature_blocks: settings.feature_blocks,
-        kv_double_blocks: settings.kv_double_blocks,
-        kv_single_blocks: settings.kv_single_blocks,
-      },
-    },
-  );
+  const plan = releasedEditPlan('flux1-dev', size, { regions: 1, device: 'cuda' });
   for (const variant of Object.values(plan.variants)) {
     const graph = variant.build(() => undefined, 'bfloat16');
     const rows = cudaPlacement(graph);

@@ -31,6 +31,7 @@ import type { TensorData } from '../src/graph/dtype.ts';
 import { graphJson } from '../src/graph/graph-json.ts';
 import { createSession, type Feeds } from '../src/graph/session.ts';
 import { editSessionPlan } from '../src/pipeline/model.ts';
+import { blockSettings } from '../src/pipeline/model-blocks.ts';
 import { mulberry32 } from '../src/seeded-random.ts';
 import { f16ToF32 } from '../src/weights/dtype.ts';
 
@@ -53,15 +54,6 @@ const PLANS = {
   },
 } as const;
 
-function blockSettings() {
-  const s = resolveSettings({});
-  return {
-    feature_blocks: s.feature_blocks,
-    kv_double_blocks: s.kv_double_blocks,
-    kv_single_blocks: s.kv_single_blocks,
-  };
-}
-
 /** Transformer calls of a paper-preset edit (pipeline/metrics.ts counts the same kinds). */
 function editCalls() {
   const s = resolveSettings({});
@@ -82,7 +74,7 @@ async function prepare(out: string, model: keyof typeof PLANS): Promise<void> {
   const plan = editSessionPlan(
     config,
     { width: size, height: size },
-    { regions: REGIONS, device: 'cuda', settings: blockSettings() },
+    { regions: REGIONS, device: 'cuda', settings: blockSettings(resolveSettings({})) },
   );
   await mkdir(out, { recursive: true });
   const files: Record<string, string> = {};

@@ -100,7 +100,6 @@ export function buildSupervisionTrunk(
 ): SupervisionTrunk {
   const taps = resolveTaps(config, options.taps);
   const trunk = buildTrunk(graphName, config, options);
-  const g = trunk.p.graph;
   const last = Math.max(...taps.map((t) => t.block));
   const { taps: blockTaps, img, txt } = runDoubleBlocks(trunk, trunk, 0, last);
   const tapped = taps.map((tap) => ({ tap, tensor: blockTaps[tap.block]![tap.point] }));

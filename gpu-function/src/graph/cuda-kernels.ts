@@ -77,7 +77,6 @@ export const ONNX_OP_VERSIONS: Readonly<Record<string, readonly number[]>> = {
 
 const DOC = 'DOC';
 const F = ['float32'];
-const FH = ['float32', 'float16'];
 const FHB = ['float32', 'float16', 'bfloat16'];
 const FHBD = ['float32', 'float16', 'bfloat16', 'float64'];
 /** Every fixed-size type the data-movement kernels take. */

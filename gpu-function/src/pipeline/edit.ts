@@ -27,6 +27,7 @@ import { KvCache } from './kv-cache.ts';
 import { packLatent, planesToRgb, rgbToPlanes, unpackLatent } from './latent.ts';
 import { type EditMetrics, PhaseClock, peakRssBytes } from './metrics.ts';
 import { EditModel } from './model.ts';
+import { blockSettings } from './model-blocks.ts';
 import type { ModelCache, OpenedBundle } from './model-cache.ts';
 import { optimizeLatent } from './optimize.ts';
 import { inlineImageLoader, type PreparedEdit, prepareEdit } from './prepare.ts';
@@ -129,11 +130,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
   const divisor = options.featureDivisor ?? bundleFeatureDivisor(bundle.manifest);
   const modelOptions = {
     regions: prepared.operations.length,
-    settings: {
-      feature_blocks: settings.feature_blocks,
-      kv_double_blocks: settings.kv_double_blocks,
-      kv_single_blocks: settings.kv_single_blocks,
-    },
+    settings: blockSettings(settings),
     ...(divisor === 'paper' ? {} : { featureDivisor: divisor }),
     ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
     ...(options.device ? { device: options.device } : {}),

@@ -9,8 +9,9 @@
  * `y` CLIP's pooled vector, text-conditioning.ts decides what they are). Bundles carry no image
  * adapter yet: it is off.
  */
-import type { Settings } from '@dragflow/shared/presets';
+import { resolveSettings } from '@dragflow/shared/presets';
 import * as ort from 'onnxruntime-node';
+import { modelConfig, RELEASED_MODELS, type ReleasedModel, releasedModelSpec } from '../bundle/build.ts';
 import { demoVaeDecoder, demoVaeEncoder } from '../bundle/demo-vae.ts';
 import type { Manifest } from '../bundle/manifest.ts';
 import type { BundleConfig } from '../bundle/model-config.ts';
@@ -29,14 +30,14 @@ import { checkCuda, computeFor, type Device, DeviceError, sessionOptionsFor } fr
 import { EditCanceled } from './errors.ts';
 import { type KvInputs, kvNames } from './kv-cache.ts';
 import { CallCounter, type CallKind } from './metrics.ts';
-import { type ModelBlocks, modelBlocks } from './model-blocks.ts';
+import { type BlockSettings, blockSettings, type ModelBlocks, modelBlocks } from './model-blocks.ts';
 import type { TextConditioning } from './prompt-encoder.ts';
 import { type GraphVariant, openVariant, runtimeGraphDir } from './runtime-graphs.ts';
 
 export interface ModelOptions {
   /** Regions the drag step supervises (number of operations). */
   regions: number;
-  settings: Pick<Settings, 'feature_blocks' | 'kv_double_blocks' | 'kv_single_blocks'>;
+  settings: BlockSettings;
   /** Feature map size divisor relative to the latent (paper: featureDivisor of the image size). */
   featureDivisor?: number;
   /** Only these tap points (default both, METHOD.featureTaps). */
@@ -334,6 +335,24 @@ export interface EditSessionPlan {
   compute: ComputeDtype;
   variants: Record<Session, GraphVariant>;
   sessionOptions: ort.InferenceSession.SessionOptions;
+}
+
+/**
+ * The sessions a paper-preset edit of a size x size image opens with a released FLUX.1 model, for
+ * plans and checks that need no bundle (the graphs build shape-only: `variant.build(() => undefined, ...)`).
+ */
+export function releasedEditPlan(
+  model: ReleasedModel,
+  size: number,
+  options: Omit<ModelOptions, 'settings'>,
+): EditSessionPlan {
+  const grid = { batch: 1, height: size / 16, width: size / 16, textTokens: RELEASED_MODELS[model].t5Tokens };
+  const spec = releasedModelSpec(model, grid);
+  return editSessionPlan(
+    modelConfig(spec.transformer, spec.autoencoder, grid),
+    { width: size, height: size },
+    { ...options, settings: blockSettings(resolveSettings({})) },
+  );
 }
 
 /**

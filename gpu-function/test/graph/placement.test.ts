@@ -1,13 +1,10 @@
-import { resolveSettings } from '@dragflow/shared/presets';
 import { describe, expect, it } from 'vitest';
-import { modelConfig } from '../../src/bundle/build.ts';
-import { autoEncoderConfigs, fluxConfigs } from '../../src/flux/config.ts';
 import { CUDA_KERNELS, ONNX_OP_VERSIONS } from '../../src/graph/cuda-kernels.ts';
 import { Graph } from '../../src/graph/graph.ts';
 import { opInference } from '../../src/graph/ops.ts';
 import { cpuFallbacks, cudaPlacement, resolvedVersion } from '../../src/graph/placement.ts';
 import { OPSET } from '../../src/graph/serialize.ts';
-import { editSessionPlan } from '../../src/pipeline/model.ts';
+import { releasedEditPlan } from '../../src/pipeline/model.ts';
 
 describe('CUDA placement check', () => {
   it('resolves ops to their newest version not after the opset', () => {
@@ -37,24 +34,10 @@ describe('CUDA placement check', () => {
   });
 
   it('finds a CUDA kernel for every node of every graph a FLUX.1-dev edit opens on CUDA, at 512 and 1024', () => {
-    const settings = resolveSettings({});
     for (const size of [512, 1024]) {
-      const grid = { batch: 1, height: size / 16, width: size / 16, textTokens: 512 };
-      const config = modelConfig(fluxConfigs['flux1-dev'], autoEncoderConfigs['flux1-ae'], grid);
-      const plan = editSessionPlan(
-        config,
-        { width: size, height: size },
-        {
-          regions: 2,
-          device: 'cuda',
-          settings: {
-            feature_blocks: settings.feature_blocks,
-            kv_double_blocks: settings.kv_double_blocks,
-            kv_single_blocks: settings.kv_single_blocks,
-          },
-        },
-      );
+      const plan = releasedEditPlan('flux1-dev', size, { regions: 2, device: 'cuda' });
       expect(plan.compute).toBe('bfloat16');
+      expect(plan.grid.textTokens).toBe(512);
       for (const variant of Object.values(plan.variants)) {
         const rows = cudaPlacement(variant.build(() => undefined, 'bfloat16'));
         expect(rows.length).toBeGreaterThan(10);
