@@ -7,14 +7,10 @@
  *
  *   npm run bench:bundle [-- --discard] [-- --out <dir>]
  */
-import { readFileSync } from 'node:fs';
-import { mkdtemp, rm, statfs } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildCheckpointBundle, releasedModelSpec } from '../src/bundle/build.ts';
-import { generatedCheckpoint } from '../src/bundle/checkpoint-source.ts';
-import { randomParameter } from '../src/bundle/random-weights.ts';
 import { inspectBundle } from '../src/bundle/verify.ts';
 import {
   autoEncoderCheckpointKeys,
@@ -22,65 +18,27 @@ import {
   parameterCount,
 } from '../src/flux/checkpoint-keys.ts';
 import { autoEncoderConfigs, fluxConfigs } from '../src/flux/config.ts';
-
-const SEED = 1;
-/** bf16 values per generated chunk (4 MiB). */
-const CHUNK_VALUES = 2 * 1024 * 1024;
-/** Room left on the disk beyond the bundle before the weights are really written. */
-const DISK_MARGIN_BYTES = 8 * 1024 ** 3;
-const GIB = 1024 ** 3;
-
-/**
- * Random bf16 values fast enough for 12 billion of them: an xorshift32 word gives two values with
- * random sign and mantissa and a fixed exponent, so every value is finite, in +-[2^-7, 2^-6).
- */
-function* syntheticBf16(name: string, count: number): Generator<Uint8Array> {
-  let state = SEED;
-  for (let i = 0; i < name.length; i++) state = Math.imul(state ^ name.charCodeAt(i), 0x01000193) | 1;
-  let left = count;
-  while (left > 0) {
-    const values = Math.min(left, CHUNK_VALUES);
-    const words = new Uint32Array(Math.ceil(values / 2));
-    for (let i = 0; i < words.length; i++) {
-      state ^= state << 13;
-      state ^= state >>> 17;
-      state ^= state << 5;
-      words[i] = (state & 0x807f807f) | 0x3c003c00;
-    }
-    left -= values;
-    yield new Uint8Array(words.buffer, 0, values * 2);
-  }
-}
-
-function peakResidentBytes(): number {
-  const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return match ? Number(match[1]) * 1024 : Number.NaN;
-}
-
-const gib = (bytes: number) => `${(bytes / GIB).toFixed(2)} GiB`;
+import {
+  buildSyntheticBundle,
+  DISK_MARGIN_BYTES,
+  freeBytes,
+  GIB,
+  gib,
+  peakResidentBytes,
+  syntheticCheckpoints,
+} from './synthetic-flux.ts';
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: { discard: { type: 'boolean', default: false }, out: { type: 'string' } },
   });
-  const spec = releasedModelSpec('flux1-dev');
   const transformerKeys = fluxCheckpointKeys(fluxConfigs['flux1-dev']);
   const aeKeys = autoEncoderCheckpointKeys(autoEncoderConfigs['flux1-ae']);
-  const transformer = generatedCheckpoint('flux1-dev.safetensors', transformerKeys, 'BF16', (t) =>
-    syntheticBf16(t.name, t.bytes / 2),
-  );
-  const autoencoder = generatedCheckpoint('ae.safetensors', aeKeys, 'F32', (t) =>
-    randomParameter(SEED, t.name, t.shape, 'F32'),
-  );
-  const checkpointBytes = [...transformer.tensors, ...autoencoder.tensors].reduce(
-    (sum, t) => sum + t.bytes,
-    0,
-  );
-  // bf16 storage: the bundle's weights are the transformer as is plus the autoencoder halved.
-  const bundleBytes = checkpointBytes - autoencoder.tensors.reduce((sum, t) => sum + t.bytes / 2, 0);
+  const checkpoints = syntheticCheckpoints();
+  const { checkpointBytes, bundleBytes } = checkpoints;
 
   const parent = values.out ?? tmpdir();
-  const free = await statfs(parent).then((s) => s.bavail * s.bsize);
+  const free = await freeBytes(parent);
   const discard = values.discard || free < bundleBytes + DISK_MARGIN_BYTES;
   const work = await mkdtemp(join(parent, 'dragflow-full-size-'));
   const out = join(work, 'flux1-dev');
@@ -94,8 +52,7 @@ async function main(): Promise<void> {
     let written = 0;
     let nextReport = 4 * GIB;
     const started = performance.now();
-    const { body, weightBytes } = await buildCheckpointBundle(spec, transformer, autoencoder, out, {
-      storage: 'bfloat16',
+    const { body, weightBytes } = await buildSyntheticBundle(checkpoints, out, {
       discardWeights: discard,
       onTensor: (_file, _name, bytes) => {
         written += bytes;

@@ -1,3 +1,4 @@
+import { recordCompute } from '../flux/precision.ts';
 import { Graph } from '../graph/graph.ts';
 import type { WeightLookup } from './write.ts';
 
@@ -75,6 +76,7 @@ function checkSize(height: number, width: number): void {
 export function demoVaeEncoder(height: number, width: number, weights: WeightLookup | Float32Array): Graph {
   checkSize(height, width);
   const g = new Graph('demo_vae_encoder');
+  recordCompute(g, 'float32');
   const image = g.input('image', 'float32', [1, DEMO_IMAGE_CHANNELS, height, width]);
   g.output('latent', g.conv(image, basisParam(g, weights), undefined, { strides: [DEMO_PATCH, DEMO_PATCH] }));
   return g;
@@ -84,6 +86,7 @@ export function demoVaeEncoder(height: number, width: number, weights: WeightLoo
 export function demoVaeDecoder(height: number, width: number, weights: WeightLookup | Float32Array): Graph {
   checkSize(height, width);
   const g = new Graph('demo_vae_decoder');
+  recordCompute(g, 'float32');
   const latent = g.input('latent', 'float32', [
     1,
     DEMO_LATENT_CHANNELS,

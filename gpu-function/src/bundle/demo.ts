@@ -23,7 +23,7 @@ import {
   patchBasis,
 } from './demo-vae.ts';
 import { BundleError } from './errors.ts';
-import type { Manifest } from './manifest.ts';
+import { BUNDLE_FORMAT_VERSION, type Manifest } from './manifest.ts';
 import type { BundleConfig } from './model-config.ts';
 import { RANDOM_WEIGHTS_GENERATOR } from './random-weights.ts';
 import { inspectBundle } from './verify.ts';
@@ -114,7 +114,12 @@ export function cacheRoot(): string {
 
 /** `demo-<12 hex>`: the hash of the recipe, so a changed recipe gets a fresh folder. */
 export function demoBundleDir(root = cacheRoot()): string {
-  const id = createHash('sha256').update(RECIPE).update(JSON.stringify(DEMO_CONFIG)).digest('hex');
+  // The bundle format is part of the name: caches shared by different dragflow versions never clash.
+  const id = createHash('sha256')
+    .update(RECIPE)
+    .update(JSON.stringify(DEMO_CONFIG))
+    .update(`format ${BUNDLE_FORMAT_VERSION}`)
+    .digest('hex');
   return join(root, `demo-${id.slice(0, 12)}`);
 }
 

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import { COMPUTE_DTYPES } from '../flux/precision.ts';
 import { BundleError } from './errors.ts';
 import { bundleConfigSchema, textEncodersSchema } from './model-config.ts';
 
@@ -15,7 +16,8 @@ import { bundleConfigSchema, textEncodersSchema } from './model-config.ts';
  */
 
 export const MANIFEST_FILE = 'manifest.json';
-export const BUNDLE_FORMAT_VERSION = 1;
+/** 2: every graph entry records the dtype it computes in (`compute`; precision.compute is gone). */
+export const BUNDLE_FORMAT_VERSION = 2;
 export const SUPPORTED_FAMILIES = ['flux1'] as const;
 
 /** Explicit limits on what a manifest may declare; a bundle beyond them is refused as invalid. */
@@ -61,6 +63,8 @@ const graphEntry = z.strictObject({
   outputs: z.array(tensorSpec).min(1).max(MANIFEST_LIMITS.tensorsPerGraphIo),
   /** External-data files the graph reads its weights from (empty when the weights are inline). */
   weight_files: z.array(bundlePath),
+  /** The dtype the graph computes in (also in the model's metadata_props, `dragflow.compute`). */
+  compute: z.enum(COMPUTE_DTYPES),
 });
 export type GraphEntry = z.infer<typeof graphEntry>;
 
@@ -133,10 +137,8 @@ const manifestFields = {
   /** The transformer and autoencoder configs and the grid the graphs were built for. */
   config: bundleConfigSchema,
   precision: z.strictObject({
-    /** The dtype the weights are stored in. */
+    /** The dtype the weights are stored in (each graph entry says what it computes in). */
     storage: z.enum(STORAGE_DTYPES),
-    /** The dtype the graphs compute in. */
-    compute: z.enum(['float32', 'float16']),
   }),
   graphs: z.array(graphEntry).min(1).max(MANIFEST_LIMITS.graphs),
   weight_files: z.array(weightFile),

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { copyFile, mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { recordedCompute } from '../flux/precision.ts';
 import type { ExternalRef, Graph } from '../graph/graph.ts';
 import { toModelBytes } from '../graph/serialize.ts';
 import { type FloatDtype, safetensorsDtypeBytes } from '../weights/dtype.ts';
@@ -8,6 +9,7 @@ import { ExternalDataWriter } from '../weights/external-data.ts';
 import type { CheckpointSource } from './checkpoint-source.ts';
 import { BundleError } from './errors.ts';
 import {
+  BUNDLE_FORMAT_VERSION,
   type GraphEntry,
   IO_DTYPES,
   type Licence,
@@ -192,6 +194,7 @@ async function writeInto(
         inputs: graph.inputs.map((t) => specOf(t.name, t)),
         outputs: graph.outputs.map((o) => specOf(o.name, o.tensor)),
         weight_files: entries.filter((e) => locations.has(e.path)).map((e) => e.path),
+        compute: recordedCompute(graph),
       });
     }
     const source: ManifestBody['source'] =
@@ -202,11 +205,11 @@ async function writeInto(
           }
         : plan.origin;
     const body: ManifestBody = {
-      format_version: 1,
+      format_version: BUNDLE_FORMAT_VERSION,
       family: 'flux1',
       model: plan.model,
       config: plan.config,
-      precision: { storage: plan.storage, compute: 'float32' },
+      precision: { storage: plan.storage },
       graphs,
       weight_files: entries,
       licence: plan.licence,

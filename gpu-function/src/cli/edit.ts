@@ -19,6 +19,7 @@ import { encodePngMask } from '../formats/sample-files.ts';
 import { decodeImage } from '../image/decode.ts';
 import { InputError } from '../image/input-error.ts';
 import { decodeMask } from '../image/mask.ts';
+import { DEVICES, type Device, DeviceError } from '../pipeline/device.ts';
 import { type ProgressEvent, runEdit } from '../pipeline/edit.ts';
 import { EditCanceled, EditRejected, rejection } from '../pipeline/errors.ts';
 import type { Command } from './main.ts';
@@ -27,7 +28,7 @@ const USAGE = [
   'usage:',
   '  dragflow edit --image <file> --mask <png> --op relocate|deform|rotate|scale --to <x,y>',
   '                [--anchor <x,y>] [--scale <f>] [--prompt <text>] [--bundle <dir>] [--seed <n>]',
-  '                [--save-mask <png>] [--json] --out <png>',
+  '                [--save-mask <png>] [--json] [--device cpu|cuda] --out <png>',
   '  dragflow edit --redbench <sample dir> --out <png> [...]',
   '  dragflow edit --dragbench <sample dir> --out <png> [...]',
   '',
@@ -39,6 +40,8 @@ const USAGE = [
   'Without --bundle the embedded demo bundle is used (generated on first use).',
   '--save-mask: writes the editable mask B (the area the edit may change) at image size.',
   '--json: prints the edit metrics as one JSON object on stdout.',
+  '--device: where the model runs (default cpu; cuda: bfloat16 on the first GPU, needs onnxruntime-node',
+  '      installed with its CUDA provider; a missing library is named, exit 2).',
 ].join('\n');
 
 const OPS = ['relocate', 'deform', 'rotate', 'scale'] as const;
@@ -179,6 +182,7 @@ export interface EditFiles {
   saveMask?: string;
   bundle?: string;
   json?: boolean;
+  device?: Device;
 }
 
 /** Runs `request` and writes the image (and B); returns the exit code. Shared by `edit` and `demo`. */
@@ -186,6 +190,7 @@ export async function editToFiles(request: EditRequest, files: EditFiles): Promi
   const onProgress = process.stderr.isTTY ? progressBar(process.stderr) : undefined;
   const result = await runEdit(request, {
     ...(files.bundle ? { bundleDir: files.bundle } : {}),
+    ...(files.device ? { device: files.device } : {}),
     ...(onProgress ? { onProgress } : {}),
   }).finally(() => {
     // Ends the progress bar's line, also before an error message.
@@ -212,7 +217,8 @@ export function reportFailure(error: unknown): number {
     error instanceof EditRejected ||
     error instanceof UsageError ||
     error instanceof SampleFormatError ||
-    error instanceof BundleError;
+    error instanceof BundleError ||
+    error instanceof DeviceError;
   if (known || error instanceof InputError) {
     const code = (error as { code: string }).code;
     // SampleFormatError's message already starts with its code.
@@ -251,6 +257,7 @@ export const edit: Command = {
           out: { type: 'string' },
           redbench: { type: 'string' },
           dragbench: { type: 'string' },
+          device: { type: 'string', default: 'cpu' },
           help: { type: 'boolean', default: false },
         },
       });
@@ -262,10 +269,17 @@ export const edit: Command = {
       if (values.redbench !== undefined && values.dragbench !== undefined) {
         throw new UsageError('conflicting_fields', '--redbench and --dragbench cannot be given together');
       }
+      if (!(DEVICES as readonly string[]).includes(values.device)) {
+        throw new UsageError(
+          'invalid_value',
+          `--device must be one of ${DEVICES.join(', ')}, got '${values.device}'`,
+        );
+      }
       const request = withCliOptions(await requestFromFlags(values), values);
       return await editToFiles(request, {
         out: values.out,
         json: values.json,
+        device: values.device as Device,
         ...(values['save-mask'] ? { saveMask: values['save-mask'] } : {}),
         ...(values.bundle ? { bundle: values.bundle } : {}),
       });

@@ -7,7 +7,14 @@ import { appendGradients } from '../graph/autodiff.ts';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import type { FluxConfig } from './config.ts';
 import { FluxModelError } from './errors.ts';
-import { buildSupervisionTrunk, type FeatureOptions } from './features.ts';
+import {
+  buildSupervisionTrunk,
+  type FeatureOptions,
+  type SupervisionTrunk,
+  supervisionMap,
+} from './features.ts';
+import { lossScale } from './precision.ts';
+import { outputCaptured } from './transformer.ts';
 
 /** Largest number of region operations one drag step supervises. */
 export const MAX_REGIONS = 16;
@@ -59,7 +66,7 @@ export function regionLoss(
  * `warped_features`, `region_masks`, `region_weights`. Outputs: `loss` [], `grad_img` and the
  * current `features` (so the first call also yields F0).
  */
-export function buildDragStepGraph(config: FluxConfig, options: DragStepOptions): Graph {
+export function checkDragStepOptions(options: DragStepOptions): void {
   if (!Number.isInteger(options.regions) || options.regions < 1 || options.regions > MAX_REGIONS) {
     throw new FluxModelError(
       'invalid_input_shape',
@@ -72,20 +79,46 @@ export function buildDragStepGraph(config: FluxConfig, options: DragStepOptions)
       `a drag step optimises one latent: batch must be 1, got ${options.grid.batch}`,
     );
   }
-  const { trunk, features } = buildSupervisionTrunk(`${config.name}.drag_step`, config, options);
+}
+
+/**
+ * The supervision inputs (`dynamic`: sizes chosen per run, so runs that compute no loss feed one
+ * element each), the loss, and dL/d img in float32. The loss is scaled before differentiating
+ * where the compute dtype needs it (precision.ts `lossScale`) and the gradient unscaled in float32.
+ */
+export function lossAndGradient(
+  supervision: SupervisionTrunk,
+  features: Tensor,
+  options: DragStepOptions,
+  dynamic = false,
+): { loss: Tensor; gradient: Tensor } {
+  const { trunk } = supervision;
   const g = trunk.p.graph;
   const [, channels, height, width] = features.shape as [number, number, number, number];
   const r = options.regions;
-  const warped = g.input(dragStepNames.warpedFeatures, 'float32', [r, channels, height, width]);
-  const masks = g.input(dragStepNames.regionMasks, 'float32', [r, 1, height, width]);
-  const weights = g.input(dragStepNames.regionWeights, 'float32', [r]);
+  const input = (name: string, shape: number[]) =>
+    g.input(name, 'float32', shape, { dynamicAxes: dynamic ? shape.map((_, i) => i) : [] });
+  const warped = input(dragStepNames.warpedFeatures, [r, channels, height, width]);
+  const masks = input(dragStepNames.regionMasks, [r, 1, height, width]);
+  const weights = input(dragStepNames.regionWeights, [r]);
   const loss = regionLoss(g, features, warped, masks, weights);
-  const blocks = Array.from({ length: config.depth }, (_, i) => `double_blocks.${i}`);
-  const [gradient] = appendGradients(g, loss, [trunk.imgInput], {
+  const blocks = Array.from({ length: supervision.lastBlock + 1 }, (_, i) => `double_blocks.${i}`);
+  const scale = lossScale(trunk.compute);
+  const [scaled] = appendGradients(g, scale === 1 ? loss : g.mul(loss, scale), [trunk.imgInput], {
     rematerialize: options.rematerializeBlocks ? blocks : [],
   }) as [Tensor];
+  return { loss, gradient: scale === 1 ? scaled : g.div(scaled, scale) };
+}
+
+export function buildDragStepGraph(config: FluxConfig, options: DragStepOptions): Graph {
+  checkDragStepOptions(options);
+  const supervision = buildSupervisionTrunk(`${config.name}.drag_step`, config, options);
+  const g = supervision.trunk.p.graph;
+  const features = supervisionMap(supervision);
+  const { loss, gradient } = lossAndGradient(supervision, features, options);
   g.output(dragStepNames.loss, loss);
   g.output(dragStepNames.gradient, gradient);
   g.output(dragStepNames.features, features);
+  outputCaptured(supervision.trunk);
   return g;
 }

@@ -5,7 +5,15 @@
 import type { Graph, Tensor } from '../graph/graph.ts';
 import type { FluxConfig } from './config.ts';
 import { FluxModelError } from './errors.ts';
-import { buildTrunk, runDoubleBlocks, type TokenGrid, type TransformerOptions } from './transformer.ts';
+import { castTo } from './precision.ts';
+import {
+  buildTrunk,
+  outputCaptured,
+  runDoubleBlocks,
+  type Streams,
+  type TokenGrid,
+  type TransformerOptions,
+} from './transformer.ts';
 
 /** `modulated`: the image stream after norm1 modulation (attention input); `output`: the block output. */
 export interface FeatureTap {
@@ -49,11 +57,16 @@ export interface FeatureOptions extends TransformerOptions {
   readonly mapSize?: { readonly height: number; readonly width: number };
 }
 
-/** The built trunk up to the last tapped block and the supervision map [B, taps*hidden/4, h, w]. */
+/** The built trunk up to the last tapped block, and its taps. */
 export interface SupervisionTrunk {
   readonly trunk: ReturnType<typeof buildTrunk>;
+  /** Each tap in token form [B, L, hidden], compute dtype. */
   readonly taps: { readonly tap: FeatureTap; readonly tensor: Tensor }[];
-  readonly features: Tensor;
+  /** The streams after the last tapped block (`lastBlock`). */
+  readonly streams: Streams;
+  readonly lastBlock: number;
+  /** The supervision map's size. */
+  readonly mapSize: { readonly height: number; readonly width: number };
 }
 
 export function resolveTaps(
@@ -87,20 +100,29 @@ export function buildSupervisionTrunk(
 ): SupervisionTrunk {
   const taps = resolveTaps(config, options.taps);
   const trunk = buildTrunk(graphName, config, options);
-  const g = trunk.p.graph;
   const last = Math.max(...taps.map((t) => t.block));
-  const { taps: blockTaps } = runDoubleBlocks(trunk, last);
+  const { taps: blockTaps, img, txt } = runDoubleBlocks(trunk, trunk, 0, last);
   const tapped = taps.map((tap) => ({ tap, tensor: blockTaps[tap.block]![tap.point] }));
-  const size = options.mapSize ?? featureMapSize(options.grid);
-  const { batch, height, width } = options.grid;
-  const maps = tapped.map(({ tensor }) => {
-    const unpacked = unpackTokens(g, tensor, height, width);
+  const mapSize = options.mapSize ?? featureMapSize(options.grid);
+  return { trunk, taps: tapped, streams: { img, txt }, lastBlock: last, mapSize };
+}
+
+/**
+ * The supervision map [B, taps*hidden/4, h, w], float32 (supervision is compared and differentiated
+ * in float32), built where it is called (the edit graph builds it only on runs that use it).
+ */
+export function supervisionMap(supervision: SupervisionTrunk): Tensor {
+  const { trunk, mapSize: size } = supervision;
+  const g = trunk.p.graph;
+  const { batch, height, width } = trunk.grid;
+  const maps = supervision.taps.map(({ tensor }) => {
+    const unpacked = unpackTokens(g, castTo(g, tensor, 'float32'), height, width);
     const sameSize = size.height === 2 * height && size.width === 2 * width;
     return sameSize
       ? unpacked
       : g.resize(unpacked, [batch, unpacked.shape[1]!, size.height, size.width], 'linear');
   });
-  return { trunk, taps: tapped, features: g.concat(maps, 1) };
+  return g.concat(maps, 1);
 }
 
 export const featureNames = {
@@ -110,9 +132,11 @@ export const featureNames = {
 
 /** Feature graph: the velocity inputs; outputs `features` and each tap in token form [B, L, hidden]. */
 export function buildFeatureGraph(config: FluxConfig, options: FeatureOptions): Graph {
-  const { trunk, taps, features } = buildSupervisionTrunk(`${config.name}.features`, config, options);
+  const supervision = buildSupervisionTrunk(`${config.name}.features`, config, options);
+  const { trunk, taps } = supervision;
   const g = trunk.p.graph;
-  for (const { tap, tensor } of taps) g.output(featureNames.tap(tap), tensor);
-  g.output(featureNames.features, features);
+  for (const { tap, tensor } of taps) g.output(featureNames.tap(tap), castTo(g, tensor, 'float32'));
+  g.output(featureNames.features, supervisionMap(supervision));
+  outputCaptured(trunk);
   return g;
 }

@@ -6,7 +6,8 @@
 import type { Graph, Tensor } from '../graph/graph.ts';
 import { type FluxConfig, mlpHiddenDim } from './config.ts';
 import type { ParamBinder } from './param-binder.ts';
-import { applyRope, type RotaryTables } from './rope.ts';
+import { castTo } from './precision.ts';
+import type { RotaryTables } from './rope.ts';
 
 /** Epsilon of every LayerNorm and RMSNorm in the transformer. */
 export const NORM_EPSILON = 1e-6;
@@ -16,10 +17,10 @@ export function linear(p: ParamBinder, prefix: string, x: Tensor, bias = true): 
   return p.graph.linear(x, p.param(`${prefix}.weight`), bias ? p.param(`${prefix}.bias`) : undefined);
 }
 
-/** LayerNorm over the last dim without learned scale or bias (elementwise_affine=False). */
+/** LayerNorm over the last dim without learned scale or bias (elementwise_affine=False); float32 statistics. */
 export function plainLayerNorm(g: Graph, x: Tensor): Tensor {
   const width = x.shape[x.rank - 1]!;
-  const ones = g.constant(new Float32Array(width).fill(1), 'float32', [width]);
+  const ones = g.constant(new Array<number>(width).fill(1), x.dtype, [width]);
   return g.layerNorm(x, ones, undefined, { epsilon: NORM_EPSILON });
 }
 
@@ -85,16 +86,30 @@ export function qkvHeads(p: ParamBinder, normPrefix: string, qkv: Tensor, heads:
   };
 }
 
-/** softmax(q k^T / sqrt(D)) v over [B, H, L, D] operands. */
+/** softmax(q k^T / sqrt(D)) v over [B, H, L, D] operands, spelled out (the autoencoder's attention). */
 export function scaledDotProductAttention(g: Graph, q: Tensor, k: Tensor, v: Tensor): Tensor {
   const d = q.shape[3]!;
   const scores = g.mul(g.matmul(q, g.transpose(k, [0, 1, 3, 2])), 1 / Math.sqrt(d));
   return g.matmul(g.softmax(scores, -1), v);
 }
 
+/**
+ * softmax(q k^T / sqrt(D)) v as one ONNX Attention node: no score matrix is materialised (flash or
+ * memory-efficient attention on CUDA) and its gradient rule recomputes the scores per head group.
+ */
+export function fusedAttention(g: Graph, q: Tensor, k: Tensor, v: Tensor): Tensor {
+  return g.op('Attention', [q, k, v], { scale: { float: 1 / Math.sqrt(q.shape[3]!) } })[0]!;
+}
+
+/** RoPE as one ONNX RotaryEmbedding node (pairs (2j, 2j+1)), in float32 as the reference rotates. */
+export function rotate(g: Graph, x: Tensor, pe: RotaryTables): Tensor {
+  const rotated = g.op('RotaryEmbedding', [castTo(g, x, 'float32'), pe.cos, pe.sin], { interleaved: 1 })[0]!;
+  return castTo(g, rotated, x.dtype);
+}
+
 /** RoPE on q and k, attention, heads merged: [B, L, hidden]. */
 export function attention(g: Graph, q: Tensor, k: Tensor, v: Tensor, pe: RotaryTables): Tensor {
-  return mergeHeads(g, scaledDotProductAttention(g, applyRope(g, q, pe), applyRope(g, k, pe), v));
+  return mergeHeads(g, fusedAttention(g, rotate(g, q, pe), rotate(g, k, pe), v));
 }
 
 /**
@@ -116,8 +131,12 @@ function withAdapter(
   adapter?: AdapterBranch,
 ): Tensor {
   if (!adapter) return imageAttention;
-  const extra = mergeHeads(g, scaledDotProductAttention(g, imageQueries, adapter.k, adapter.v));
-  return g.add(imageAttention, g.mul(extra, adapter.scale));
+  const dtype = imageQueries.dtype;
+  const extra = mergeHeads(
+    g,
+    fusedAttention(g, imageQueries, castTo(g, adapter.k, dtype), castTo(g, adapter.v, dtype)),
+  );
+  return g.add(imageAttention, g.mul(extra, castTo(g, adapter.scale, dtype)));
 }
 
 /**

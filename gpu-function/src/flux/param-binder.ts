@@ -7,6 +7,7 @@ import type { DType, TensorData } from '../graph/dtype.ts';
 import type { ExternalRef, Graph, Tensor } from '../graph/graph.ts';
 import type { ParamSpec } from './checkpoint-keys.ts';
 import { FluxModelError } from './errors.ts';
+import type { ComputeDtype } from './precision.ts';
 
 /** Where the weights come from: in-memory data or external-data references, or nothing (shape-only). */
 export type WeightSource = (spec: ParamSpec) => TensorData | ExternalRef | undefined;
@@ -14,12 +15,12 @@ export type WeightSource = (spec: ParamSpec) => TensorData | ExternalRef | undef
 export interface WeightOptions {
   /** Weights to attach; omitted: a shape-only graph (checkable, not runnable). */
   readonly source?: WeightSource;
-  /** Storage dtype of the weights (e.g. bfloat16 for flux1-dev); cast to float32 in the graph. */
+  /**
+   * Storage dtype of the weights (e.g. bfloat16 for flux1-dev). A weight stored in the compute
+   * dtype is used as stored; otherwise the graph casts it after loading (CPU: float32 compute).
+   */
   readonly stored?: DType;
 }
-
-/** The dtype every FLUX graph computes in. */
-export const COMPUTE_DTYPE: DType = 'float32';
 
 export class ParamBinder {
   private readonly specs: Map<string, ParamSpec>;
@@ -29,6 +30,8 @@ export class ParamBinder {
     readonly graph: Graph,
     specs: readonly ParamSpec[],
     private readonly options: WeightOptions = {},
+    /** The dtype the graph computes in: every param is handed out in it. */
+    readonly compute: ComputeDtype = 'float32',
   ) {
     this.specs = new Map(specs.map((s) => [s.name, s]));
   }
@@ -45,8 +48,8 @@ export class ParamBinder {
       );
     }
     const data = this.options.source?.(spec);
-    const stored = this.options.stored ?? COMPUTE_DTYPE;
-    const tensor = this.graph.param(name, COMPUTE_DTYPE, spec.shape, data, { stored });
+    const stored = this.options.stored ?? this.compute;
+    const tensor = this.graph.param(name, this.compute, spec.shape, data, { stored });
     this.bound.set(name, tensor);
     return tensor;
   }

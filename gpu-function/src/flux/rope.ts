@@ -2,57 +2,49 @@
  * Rotary position embedding over three position axes (EmbedND in the reference): each axis
  * rotates its own slice of every head's channels, pairing channels (2j, 2j+1).
  *
- * The rotation angles are computed in the graph from the position ids, in float64 as the
- * reference does, and only the cos/sin tables are rounded to float32.
+ * The cos/sin tables are computed on the host, once per token grid, in float64 as the reference
+ * computes its angles, and rounded to float32 once; graphs take them as inputs (`pe_cos`,
+ * `pe_sin`), so no graph carries float64 maths.
  */
-import type { Graph, Tensor } from '../graph/graph.ts';
+import type { Tensor } from '../graph/graph.ts';
 
 /** Axes of every position id: (0, row, column) for image tokens, as the reference builds them. */
 export const POSITION_AXES = 3;
 
-/** cos and sin of every rotation angle, shaped [B, 1, N, D/2, 1] to broadcast over heads and pairs. */
+/** cos and sin of every rotation angle as graph tensors [B, N, D/2]. */
 export interface RotaryTables {
   readonly cos: Tensor;
   readonly sin: Tensor;
 }
 
-/** Angular frequency of each channel pair of one axis: theta^(-2j/dim), j = 0..dim/2-1 (float64). */
-function axisFrequencies(g: Graph, dim: number, theta: number): Tensor {
-  const evenChannels = g.constant(
-    Float64Array.from({ length: dim / 2 }, (_, j) => 2 * j),
-    'float64',
-  );
-  return g.div(1, g.pow(g.scalar(theta, 'float64'), g.div(evenChannels, dim)));
+/** Host tables [B, N, D/2] row-major: cos and sin of angle (token, channel pair). */
+export interface RotaryTableData {
+  readonly cos: Float32Array;
+  readonly sin: Float32Array;
 }
 
 /**
- * ids [B, N, axes] (float positions) -> rotation tables for head dimension sum(axesDim): the
- * angles of axis i are ids[..., i] times that axis's frequencies, axes concatenated in order.
+ * ids [B, N, axes] (float positions, row-major) -> tables for head dimension sum(axesDim): the
+ * angle of pair j of axis i is ids[..., i] * theta^(-2j/dim_i), axes concatenated in order; float64
+ * throughout, rounded to float32 once.
  */
-export function embedPositions(
-  g: Graph,
-  ids: Tensor,
-  axesDim: readonly number[],
-  theta: number,
-): RotaryTables {
-  const positions = g.cast(ids, 'float64');
-  const angles = g.concat(
-    axesDim.map((dim, axis) =>
-      g.mul(g.slice(positions, [axis], [axis + 1], [2]), axisFrequencies(g, dim, theta)),
-    ),
-    -1,
+export function rotaryTables(ids: Float32Array, axesDim: readonly number[], theta: number): RotaryTableData {
+  const tokens = ids.length / POSITION_AXES;
+  const pairs = axesDim.reduce((a, d) => a + d, 0) / 2;
+  const frequencies = axesDim.flatMap((dim) =>
+    Array.from({ length: dim / 2 }, (_, j) => 1 / theta ** ((2 * j) / dim)),
   );
-  const table = (values: Tensor) => g.unsqueeze(g.cast(values, 'float32'), [1, 4]);
-  return { cos: table(g.cos(angles)), sin: table(g.sin(angles)) };
-}
-
-/** Rotates each channel pair (x0, x1) of x [B, H, N, D] by its angle: (c x0 - s x1, s x0 + c x1). */
-export function applyRope(g: Graph, x: Tensor, pe: RotaryTables): Tensor {
-  const [b, h, n, d] = x.shape as [number, number, number, number];
-  const [x0, x1] = g.split(g.reshape(x, [b, h, n, d / 2, 2]), [1, 1], -1) as [Tensor, Tensor];
-  const r0 = g.sub(g.mul(pe.cos, x0), g.mul(pe.sin, x1));
-  const r1 = g.add(g.mul(pe.sin, x0), g.mul(pe.cos, x1));
-  return g.reshape(g.concat([r0, r1], -1), [b, h, n, d]);
+  const axisOfPair = axesDim.flatMap((dim, axis) => new Array<number>(dim / 2).fill(axis));
+  const cos = new Float32Array(tokens * pairs);
+  const sin = new Float32Array(tokens * pairs);
+  for (let n = 0; n < tokens; n++) {
+    for (let p = 0; p < pairs; p++) {
+      const angle = ids[n * POSITION_AXES + axisOfPair[p]!]! * frequencies[p]!;
+      cos[n * pairs + p] = Math.cos(angle);
+      sin[n * pairs + p] = Math.sin(angle);
+    }
+  }
+  return { cos, sin };
 }
 
 /**

@@ -5,11 +5,10 @@
  * - drag step (drag-step.ts): features -> region loss -> gradient w.r.t. the latent.
  * Each graph is built for one token grid (shapes are concrete).
  */
-import type { DType } from '../graph/dtype.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 import { fluxCheckpointKeys } from './checkpoint-keys.ts';
 import { type FluxConfig, headDim, validateFluxConfig } from './config.ts';
-import { mlpEmbedder, timestepEmbedding } from './embeddings.ts';
+import { mlpEmbedder } from './embeddings.ts';
 import { FluxModelError } from './errors.ts';
 import {
   type AdapterBranch,
@@ -21,7 +20,8 @@ import {
   singleStreamBlock,
 } from './layers.ts';
 import { ParamBinder, type WeightOptions } from './param-binder.ts';
-import { embedPositions, POSITION_AXES, type RotaryTables } from './rope.ts';
+import { type ComputeDtype, castTo, recordCompute } from './precision.ts';
+import type { RotaryTables } from './rope.ts';
 
 /** Token layout of one call: an image of (16 height) x (16 width) pixels and its prompt. */
 export interface TokenGrid {
@@ -61,8 +61,16 @@ export interface TransformerOptions {
    * float16 cache crosses the graph boundary as is: no host conversion, half the bytes copied.
    */
   readonly kvDtype?: 'float32' | 'float16';
+  /**
+   * With `kvOverride`: the overrides apply only on runs whose bool input `inject_kv` is true, and
+   * their inputs' token axis is dynamic (other runs feed one placeholder token). One graph then both
+   * captures K/V (inversion) and injects them (sampling, drag steps).
+   */
+  readonly kvOverrideSwitch?: boolean;
   /** Adapter token count; when set, every block gets the adapter branch and its inputs. */
   readonly adapterTokens?: number;
+  /** Element type of the blocks' arithmetic (precision.ts); inputs and outputs stay float32. Default float32. */
+  readonly compute?: ComputeDtype;
 }
 
 /** Largest batch and token counts a graph may be built for (keeps shapes and memory bounded). */
@@ -73,14 +81,15 @@ export const names = {
   img: 'img',
   txt: 'txt',
   y: 'y',
-  /** Position ids (0, row, column) of the image tokens [B, L, 3], float32 as the reference passes them. */
-  imgIds: 'img_ids',
-  /** Position ids of the text tokens [B, T, 3]. */
-  txtIds: 'txt_ids',
-  /** Flow time of each batch element [B], in [0, 1]. */
-  timesteps: 'timesteps',
-  /** Distilled guidance strength [B] (guidance-embedding models only). */
-  guidance: 'guidance',
+  /** RoPE cos table of the [txt, img] tokens [B, T+L, headDim/2] (rope.ts `rotaryTables`, host). */
+  peCos: 'pe_cos',
+  peSin: 'pe_sin',
+  /** Sinusoidal embedding of the flow time [B, timestepEmbedDim] (embeddings.ts, host). */
+  timestepEmbedding: 'timestep_embedding',
+  /** Sinusoidal embedding of the distilled guidance strength (guidance-embedding models only). */
+  guidanceEmbedding: 'guidance_embedding',
+  /** bool []: apply the K/V overrides on this run (`kvOverrideSwitch`). */
+  injectKv: 'inject_kv',
   velocity: 'velocity',
   adapterScale: 'adapter_scale',
   kvIn: (kind: 'double' | 'single', block: number, which: 'k' | 'v') => `kv_in.${kind}.${block}.${which}`,
@@ -142,6 +151,9 @@ export interface Trunk {
   readonly txt: Tensor;
   readonly vec: Tensor;
   readonly pe: RotaryTables;
+  readonly compute: ComputeDtype;
+  /** K/V the hooks captured so far (`kvCapture`), in kvDtype, by output name; builders output them. */
+  readonly captured: { readonly name: string; readonly tensor: Tensor }[];
   hooks(kind: BlockKind, block: number): BlockHooks;
 }
 
@@ -152,10 +164,12 @@ function blockHooks(
   g: Graph,
   config: FluxConfig,
   options: TransformerOptions,
-  adapterScale: Tensor | undefined,
+  inputs: { adapterScale: Tensor | undefined; injectKv: Tensor | undefined },
+  captures: Trunk['captured'],
   kind: BlockKind,
   block: number,
 ): BlockHooks {
+  const { adapterScale, injectKv } = inputs;
   const { batch, height, width, textTokens } = options.grid;
   const heads = config.numHeads;
   const d = headDim(config);
@@ -166,17 +180,22 @@ function blockHooks(
   const kvDtype = options.kvDtype ?? 'float32';
   const hooks: { kv?: KvHook; adapter?: AdapterBranch } = {};
   if (captured || replaced) {
-    const as = (x: Tensor, dtype: DType) => (x.dtype === dtype ? x : g.cast(x, dtype));
     hooks.kv = (k, v) => {
       if (captured) {
-        g.output(names.kvOut(kind, block, 'k'), as(k, kvDtype));
-        g.output(names.kvOut(kind, block, 'v'), as(v, kvDtype));
+        captures.push({ name: names.kvOut(kind, block, 'k'), tensor: castTo(g, k, kvDtype) });
+        captures.push({ name: names.kvOut(kind, block, 'v'), tensor: castTo(g, v, kvDtype) });
       }
       if (!replaced) return { k, v };
-      return {
-        k: as(g.input(names.kvIn(kind, block, 'k'), kvDtype, kvShape), k.dtype),
-        v: as(g.input(names.kvIn(kind, block, 'v'), kvDtype, kvShape), v.dtype),
+      const override = (which: 'k' | 'v', own: Tensor) => {
+        const dynamicAxes = injectKv ? [2] : [];
+        const given = castTo(
+          g,
+          g.input(names.kvIn(kind, block, which), kvDtype, kvShape, { dynamicAxes }),
+          own.dtype,
+        );
+        return injectKv ? g.where(injectKv, given, own) : given;
       };
+      return { k: override('k', k), v: override('v', v) };
     };
   }
   if (adapterScale !== undefined && options.adapterTokens !== undefined) {
@@ -194,39 +213,46 @@ function blockHooks(
 export function buildTrunk(graphName: string, config: FluxConfig, options: TransformerOptions): Trunk {
   validateOptions(config, options);
   const g = new Graph(graphName);
-  const p = new ParamBinder(g, fluxCheckpointKeys(config), options.weights);
+  const compute = options.compute ?? 'float32';
+  recordCompute(g, compute);
+  const p = new ParamBinder(g, fluxCheckpointKeys(config), options.weights, compute);
   const { batch: b, height, width, textTokens } = options.grid;
   const imageTokens = height * width;
+  const inCompute = (t: Tensor) => castTo(g, t, compute);
   const imgInput = g.input(names.img, 'float32', [b, imageTokens, config.inChannels]);
   const txtInput = g.input(names.txt, 'float32', [b, textTokens, config.contextInDim]);
-  const imgIds = g.input(names.imgIds, 'float32', [b, imageTokens, POSITION_AXES]);
-  const txtIds = g.input(names.txtIds, 'float32', [b, textTokens, POSITION_AXES]);
-  const timesteps = g.input(names.timesteps, 'float32', [b]);
-  const y = g.input(names.y, 'float32', [b, config.vecInDim]);
   const embedDim = config.timestepEmbedDim;
+  const timestep = g.input(names.timestepEmbedding, 'float32', [b, embedDim]);
+  const y = g.input(names.y, 'float32', [b, config.vecInDim]);
 
-  let vec = mlpEmbedder(p, 'time_in', timestepEmbedding(g, timesteps, embedDim));
+  let vec = mlpEmbedder(p, 'time_in', inCompute(timestep));
   if (config.guidanceEmbed) {
-    const guidance = g.input(names.guidance, 'float32', [b]);
-    vec = g.add(vec, mlpEmbedder(p, 'guidance_in', timestepEmbedding(g, guidance, embedDim)));
+    const guidance = g.input(names.guidanceEmbedding, 'float32', [b, embedDim]);
+    vec = g.add(vec, mlpEmbedder(p, 'guidance_in', inCompute(guidance)));
   }
-  vec = g.add(vec, mlpEmbedder(p, 'vector_in', y));
-  // Text tokens first, then image tokens, as the reference concatenates them.
-  const pe = embedPositions(g, g.concat([txtIds, imgIds], 1), config.axesDim, config.theta);
+  vec = g.add(vec, mlpEmbedder(p, 'vector_in', inCompute(y)));
+  // Tables of the text tokens first, then the image tokens, as the reference concatenates them.
+  const table = [b, textTokens + imageTokens, headDim(config) / 2];
+  const pe = { cos: g.input(names.peCos, 'float32', table), sin: g.input(names.peSin, 'float32', table) };
 
   const adapterScale =
     options.adapterTokens === undefined ? undefined : g.input(names.adapterScale, 'float32', [1]);
-  const hooks = (kind: BlockKind, block: number) => blockHooks(g, config, options, adapterScale, kind, block);
+  const injectKv = options.kvOverrideSwitch ? g.input(names.injectKv, 'bool', []) : undefined;
+  const captured: Trunk['captured'] = [];
+  const hooks = (kind: BlockKind, block: number) =>
+    blockHooks(g, config, options, { adapterScale, injectKv }, captured, kind, block);
 
   return {
     p,
     config,
     grid: options.grid,
     imgInput,
-    img: linear(p, 'img_in', imgInput),
-    txt: linear(p, 'txt_in', txtInput),
+    img: linear(p, 'img_in', inCompute(imgInput)),
+    txt: linear(p, 'txt_in', inCompute(txtInput)),
     vec,
     pe,
+    compute,
+    captured,
     hooks,
   };
 }
@@ -237,14 +263,22 @@ export interface DoubleBlockTaps {
   readonly output: Tensor;
 }
 
-/** Runs double blocks 0..last; returns the streams after `last` and each block's image taps. */
+/** The image and text streams between blocks. */
+export interface Streams {
+  readonly img: Tensor;
+  readonly txt: Tensor;
+}
+
+/** Runs double blocks `from`..`to` on `streams`; returns the streams after `to` and each block's image taps. */
 export function runDoubleBlocks(
   trunk: Trunk,
-  last: number,
-): { img: Tensor; txt: Tensor; taps: DoubleBlockTaps[] } {
-  let { img, txt } = trunk;
+  streams: Streams,
+  from: number,
+  to: number,
+): Streams & { taps: DoubleBlockTaps[] } {
+  let { img, txt } = streams;
   const taps: DoubleBlockTaps[] = [];
-  for (let i = 0; i <= last; i++) {
+  for (let i = from; i <= to; i++) {
     const out = trunk.p.graph.segment(`double_blocks.${i}`, () =>
       doubleStreamBlock(
         trunk.p,
@@ -261,12 +295,14 @@ export function runDoubleBlocks(
   return { img, txt, taps };
 }
 
-/** Velocity graph: inputs `names.*`, output `velocity` [B, L, outChannels]. */
-export function buildVelocityGraph(config: FluxConfig, options: TransformerOptions): Graph {
-  const trunk = buildTrunk(`${config.name}.velocity`, config, options);
-  const { p } = trunk;
+/**
+ * The rest of Flux.forward from the streams after double block `from - 1`: the remaining double
+ * blocks, every single block and the final layer. Returns the velocity [B, L, outChannels], float32.
+ */
+export function velocityFrom(trunk: Trunk, streams: Streams, from: number): Tensor {
+  const { p, config } = trunk;
   const g = p.graph;
-  const doubles = runDoubleBlocks(trunk, config.depth - 1);
+  const doubles = runDoubleBlocks(trunk, streams, from, config.depth - 1);
   const textTokens = trunk.grid.textTokens;
   let x = g.concat([doubles.txt, doubles.img], 1);
   for (let i = 0; i < config.depthSingleBlocks; i++) {
@@ -281,6 +317,19 @@ export function buildVelocityGraph(config: FluxConfig, options: TransformerOptio
     );
   }
   const imageOnly = g.slice(x, [textTokens], [textTokens + trunk.grid.height * trunk.grid.width], [1]);
-  g.output(names.velocity, lastLayer(p, 'final_layer', imageOnly, trunk.vec));
+  return castTo(g, lastLayer(p, 'final_layer', imageOnly, trunk.vec), 'float32');
+}
+
+/** Outputs the K/V the trunk's hooks captured (`kv_out.*`). */
+export function outputCaptured(trunk: Trunk): void {
+  for (const { name, tensor } of trunk.captured) trunk.p.graph.output(name, tensor);
+}
+
+/** Velocity graph: inputs `names.*`, output `velocity` [B, L, outChannels]. */
+export function buildVelocityGraph(config: FluxConfig, options: TransformerOptions): Graph {
+  const trunk = buildTrunk(`${config.name}.velocity`, config, options);
+  const g = trunk.p.graph;
+  g.output(names.velocity, velocityFrom(trunk, trunk, 0));
+  outputCaptured(trunk);
   return g;
 }

@@ -9,6 +9,7 @@ import { type AutoEncoderConfig, autoEncoderDownscale, validateAutoEncoderConfig
 import { FluxModelError } from './errors.ts';
 import { mergeHeads, scaledDotProductAttention } from './layers.ts';
 import { ParamBinder, type WeightOptions } from './param-binder.ts';
+import { recordCompute } from './precision.ts';
 
 /** Epsilon of every GroupNorm in the autoencoder. */
 export const GROUP_NORM_EPSILON = 1e-6;
@@ -113,6 +114,7 @@ export const vaeNames = { image: 'image', latent: 'latent' } as const;
 export function buildEncoderGraph(config: AutoEncoderConfig, options: VaeGraphOptions): Graph {
   checkSize(config, options);
   const g = new Graph(`${config.name}.encoder`);
+  recordCompute(g, 'float32');
   const p = new ParamBinder(g, autoEncoderCheckpointKeys(config), options.weights);
   const groups = config.normGroups;
   const image = g.input(vaeNames.image, 'float32', [
@@ -140,6 +142,7 @@ export function buildEncoderGraph(config: AutoEncoderConfig, options: VaeGraphOp
 export function buildDecoderGraph(config: AutoEncoderConfig, options: VaeGraphOptions): Graph {
   checkSize(config, options);
   const g = new Graph(`${config.name}.decoder`);
+  recordCompute(g, 'float32');
   const p = new ParamBinder(g, autoEncoderCheckpointKeys(config), options.weights);
   const groups = config.normGroups;
   const f = autoEncoderDownscale(config);

@@ -37,7 +37,7 @@ export function appendGradients(
       `must be a float scalar, is ${loss.dtype}${formatShape(loss.shape)}`,
     );
   }
-  const order = graph.topologicalNodes();
+  const order = graph.visibleNodes();
 
   // Forward: which tensors depend on some w. Backward: which tensors reach the loss.
   const dependsOnWrt = new Set<Tensor>(wrt.filter((w) => isFloat(w.dtype)));
@@ -137,6 +137,8 @@ class Rematerializer {
     if (existing) return existing;
     const g = this.graph;
     const mapping = new Map<Tensor, Tensor>();
+    // Weights are not activations (nothing to free), and switches (bool) have no Where kernel:
+    // they enter the recomputation as they are.
     const initializers = new Set(g.initializers.map((i) => i.stored));
     g.segment(`remat.${unit}`, () => {
       // onnxruntime's common-subexpression elimination would merge an exact copy of the segment
@@ -156,7 +158,7 @@ class Rematerializer {
       const enter = (t: Tensor) => {
         let entered = mapping.get(t);
         if (!entered) {
-          entered = initializers.has(t) ? t : g.where(barrier, t, t);
+          entered = initializers.has(t) || !isFloat(t.dtype) ? t : g.where(barrier, t, t);
           mapping.set(t, entered);
         }
         return entered;

@@ -1,3 +1,5 @@
+import { f32ToBf16, f32ToF16 } from '../weights/dtype.ts';
+
 /** Element types the graph builder knows, with their ONNX codes and storage sizes. */
 export type DType = 'float32' | 'float64' | 'float16' | 'bfloat16' | 'int64' | 'int32' | 'bool' | 'uint8';
 
@@ -55,7 +57,10 @@ export function toLittleEndianBytes(data: TensorData): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
 }
 
-/** A typed array of `dtype` holding `values` (numbers converted; int64 via BigInt). */
+/**
+ * A typed array of `dtype` holding `values` (numbers converted; int64 via BigInt; float16 and
+ * bfloat16 rounded to nearest even through float32).
+ */
 export function typedArrayOf(dtype: DType, values: readonly number[]): TensorData {
   switch (dtype) {
     case 'float32':
@@ -70,7 +75,8 @@ export function typedArrayOf(dtype: DType, values: readonly number[]): TensorDat
     case 'uint8':
       return Uint8Array.from(values);
     case 'float16':
+      return f32ToF16(Float32Array.from(values));
     case 'bfloat16':
-      throw new Error(`typedArrayOf: ${dtype} constants are not built from numbers; pass their bit patterns`);
+      return f32ToBf16(Float32Array.from(values));
   }
 }

@@ -21,9 +21,27 @@ export interface ExternalRef {
   length: number;
 }
 
+/**
+ * Where a tensor is visible: the main graph (undefined) or a branch of an `If` (`ifThenElse`),
+ * which also sees everything its enclosing scopes see.
+ */
+export interface Scope {
+  readonly parent: Scope | undefined;
+}
+
+function encloses(outer: Scope | undefined, inner: Scope | undefined): boolean {
+  for (let s = inner; s !== undefined; s = s.parent) if (s === outer) return true;
+  return outer === undefined;
+}
+
 export class Tensor {
   /** @internal set by `Graph.define` for declared tensors; otherwise fixed at construction. */
   producer: Node | undefined;
+  /**
+   * Symbolic dimensions (ONNX dim_param) by axis, for inputs whose size the caller chooses per run
+   * and for `If` outputs whose branches differ; `shape` then holds the size shape inference uses.
+   */
+  dimParams: readonly (string | undefined)[] | undefined;
 
   constructor(
     readonly graph: Graph,
@@ -33,6 +51,7 @@ export class Tensor {
     producer: Node | undefined,
     /** Contents of a constant; shape inference reads axes and shapes from here. */
     readonly value?: TensorData,
+    readonly scope?: Scope,
   ) {
     this.producer = producer;
   }
@@ -58,6 +77,20 @@ export interface Node {
   readonly attrs: Attrs;
   /** The innermost `Graph.segment` the node was built in (rematerialization unit). */
   readonly segment: string | undefined;
+  /** `If` only: the then and else branches. */
+  readonly branches?: readonly [Branch, Branch];
+}
+
+/** One branch of an `If`: its nodes in build order and the tensors it returns. */
+export interface Branch {
+  readonly scope: Scope;
+  readonly nodes: readonly Node[];
+  readonly outputs: readonly Tensor[];
+}
+
+export interface InputOptions {
+  /** Axes whose size each run chooses (serialized as named symbolic dimensions). */
+  dynamicAxes?: readonly number[];
 }
 
 /** A graph initializer: a weight (param) or a small literal (constant). */
@@ -85,12 +118,16 @@ export class Graph {
   private readonly declared = new Set<Tensor>();
   private segmentPath: string[] = [];
   private counter = 0;
+  /** Written into the model's metadata_props (e.g. the dtype a graph computes in). */
+  readonly metadata = new Map<string, string>();
+  /** Open `ifThenElse` branches, innermost last, with the nodes built in each so far. */
+  private readonly open: { scope: Scope; nodes: Node[] }[] = [];
 
   constructor(readonly name: string) {}
 
   // ---- values ------------------------------------------------------------------------------
 
-  input(name: string, dtype: DType, shape: readonly number[]): Tensor {
+  input(name: string, dtype: DType, shape: readonly number[], options: InputOptions = {}): Tensor {
     const t = new Tensor(
       this,
       this.claim(name, `input '${name}'`),
@@ -98,6 +135,11 @@ export class Graph {
       checkShape(shape, name),
       undefined,
     );
+    const dynamic = options.dynamicAxes ?? [];
+    if (dynamic.some((axis) => !Number.isInteger(axis) || axis < 0 || axis >= shape.length)) {
+      throw new GraphError('bad_attribute', `input '${name}'`, `dynamic axes [${dynamic}] out of range`);
+    }
+    if (dynamic.length) t.dimParams = shape.map((_, i) => (dynamic.includes(i) ? `${name}_${i}` : undefined));
     this.inputs.push(t);
     return t;
   }
@@ -161,6 +203,8 @@ export class Graph {
   }
 
   output(name: string, tensor: Tensor): void {
+    if (this.open.length)
+      throw new GraphError('bad_attribute', `output '${name}'`, 'outputs belong to the main graph');
     this.own(tensor, `output '${name}'`);
     const t = tensor.name === name ? tensor : this.op('Identity', [tensor], {}, 1, name)[0]!;
     this.outputs.push({ name, tensor: t });
@@ -194,6 +238,8 @@ export class Graph {
       );
     }
     this.own(value, where);
+    if (this.open.length)
+      throw new GraphError('bad_attribute', where, 'declared tensors belong to the main graph');
     const node: Node = {
       op: 'Identity',
       name: this.autoName('Identity'),
@@ -204,6 +250,95 @@ export class Graph {
     };
     declared.producer = node;
     this.nodes.push(node);
+  }
+
+  /**
+   * ONNX If: runs `thenBody` when the bool scalar `condition` is true, else `elseBody`; both return
+   * the same number of tensors with the same dtypes and ranks. Nodes built inside a body belong to
+   * it (its tensors are not visible outside); bodies see every tensor of the enclosing scopes, and
+   * weights are shared, not copied. Where the branches' shapes differ the output's dimension is
+   * symbolic (only graph outputs may read such a tensor).
+   */
+  ifThenElse(condition: Tensor, thenBody: () => Tensor[], elseBody: () => Tensor[]): Tensor[] {
+    const name = this.autoName('If');
+    const where = nodeLabel('If', name);
+    this.own(condition, where);
+    if (condition.dtype !== 'bool' || condition.size !== 1) {
+      throw new GraphError('dtype_mismatch', where, `condition '${condition.name}' must be one bool`);
+    }
+    const branches = [this.branch(thenBody), this.branch(elseBody)] as const;
+    const [a, b] = branches;
+    if (a.outputs.length !== b.outputs.length || a.outputs.length === 0) {
+      throw new GraphError(
+        'shape_mismatch',
+        where,
+        `branches return ${a.outputs.length} and ${b.outputs.length} tensors`,
+      );
+    }
+    const outputs: Tensor[] = [];
+    const node: Node = {
+      op: 'If',
+      name,
+      inputs: [condition],
+      outputs,
+      attrs: {},
+      segment: this.currentSegment(),
+      branches,
+    };
+    a.outputs.forEach((x, i) => {
+      const y = b.outputs[i]!;
+      if (x.dtype !== y.dtype || x.rank !== y.rank) {
+        throw new GraphError(
+          'dtype_mismatch',
+          where,
+          `output ${i}: then gives ${x.dtype}${formatShape(x.shape)}, else ${y.dtype}${formatShape(y.shape)}`,
+        );
+      }
+      const shape = x.shape.map((d, axis) => Math.max(d, y.shape[axis]!));
+      const out = new Tensor(
+        this,
+        this.claim(`${name}.${i}`, where),
+        x.dtype,
+        shape,
+        node,
+        undefined,
+        this.scope(),
+      );
+      if (!sameShape(x.shape, y.shape)) {
+        out.dimParams = shape.map((_, axis) =>
+          x.shape[axis] === y.shape[axis] ? undefined : `${name}_${i}_${axis}`,
+        );
+      }
+      outputs.push(out);
+    });
+    this.sink().push(node);
+    return outputs;
+  }
+
+  /** Nodes whose outputs the current scope can read, in an order where inputs come first. */
+  visibleNodes(): Node[] {
+    return [...this.topologicalNodes(), ...this.open.flatMap((b) => b.nodes)];
+  }
+
+  private branch(body: () => Tensor[]): Branch {
+    const scope: Scope = { parent: this.scope() };
+    const frame = { scope, nodes: [] as Node[] };
+    this.open.push(frame);
+    try {
+      // Every branch output is produced inside the branch (ONNX subgraph outputs name their own values).
+      const outputs = body().map((t) => this.op('Identity', [t])[0]!);
+      return { scope, nodes: frame.nodes, outputs };
+    } finally {
+      this.open.pop();
+    }
+  }
+
+  private scope(): Scope | undefined {
+    return this.open.at(-1)?.scope;
+  }
+
+  private sink(): Node[] {
+    return this.open.at(-1)?.nodes ?? this.nodes;
   }
 
   /** Builds `body` inside a named segment: node names get the prefix; the segment can be rematerialized. */
@@ -243,10 +378,22 @@ export class Graph {
     types.forEach((type, i) => {
       const outName = outputName ?? (types.length === 1 ? name : `${name}.${i}`);
       outputs.push(
-        new Tensor(this, this.claim(outName, nodeLabel(opType, name)), type.dtype, type.shape, node),
+        new Tensor(
+          this,
+          this.claim(outName, nodeLabel(opType, name)),
+          type.dtype,
+          type.shape,
+          node,
+          undefined,
+          this.scope(),
+        ),
       );
     });
-    this.nodes.push(node);
+    // Elementwise copies keep a symbolic size (graph outputs read If results through Identity).
+    if ((opType === 'Identity' || opType === 'Cast') && inputs[0]?.dimParams) {
+      outputs[0]!.dimParams = inputs[0].dimParams;
+    }
+    this.sink().push(node);
     return outputs;
   }
 
@@ -378,10 +525,16 @@ export class Graph {
     });
   }
 
-  /** `x @ weight^T + bias` with a torch-layout weight [out, in] (as in the reference checkpoints). */
+  /**
+   * `x @ weight^T + bias` with a torch-layout weight [out, in] (as in the reference checkpoints), as
+   * one Gemm(transB) over the rows of x: the weight is read as stored, and so is it by the input
+   * gradient (Gemm without transB), so no transposed copy of a weight ever exists.
+   */
   linear(x: Tensor, weight: Tensor, bias?: Tensor): Tensor {
-    const y = this.matmul(x, this.transpose(weight, [1, 0]));
-    return bias ? this.add(y, bias) : y;
+    const [out, inner] = weight.shape as [number, number];
+    const rows = x.rank === 2 ? x : this.reshape(x, [x.size / inner, inner]);
+    const y = this.gemm(rows, weight, bias, { transB: true });
+    return x.rank === 2 ? y : this.reshape(y, [...x.shape.slice(0, -1), out]);
   }
 
   // ---- normalization -------------------------------------------------------------------------
@@ -570,6 +723,13 @@ export class Graph {
         'foreign_tensor',
         where,
         `input '${t.name}' belongs to graph '${t.graph.name}', not '${this.name}'`,
+      );
+    }
+    if (!encloses(t.scope, this.scope())) {
+      throw new GraphError(
+        'foreign_tensor',
+        where,
+        `'${t.name}' was built inside an If branch not enclosing this one`,
       );
     }
   }

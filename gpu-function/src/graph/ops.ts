@@ -488,11 +488,62 @@ const gridSample: Infer = (call) => {
   return [{ dtype, shape: [x.shape[0]!, x.shape[1]!, grid.shape[1]!, grid.shape[2]!] }];
 };
 
+/** ONNX Attention (opset 23) on [B, H, S, D] queries, keys and values, without mask or cache. */
+const attention: Infer = (call) => {
+  const [q, k, v] = [input(call, 0), input(call, 1), input(call, 2)];
+  const dtype = sameDtype(call, [q, k, v]);
+  requireFloat(call, q);
+  if (call.inputs.length > 3) fail(call, 'bad_attribute', 'masks and caches are not supported');
+  const [b, h, , d] = q.shape as [number, number, number, number];
+  const ok =
+    q.rank === 4 &&
+    k.rank === 4 &&
+    v.rank === 4 &&
+    sameShape(k.shape, v.shape) &&
+    k.shape[0] === b &&
+    k.shape[1] === h &&
+    k.shape[3] === d;
+  if (!ok) {
+    fail(
+      call,
+      'shape_mismatch',
+      `need Q [B,H,Sq,D] and K, V [B,H,Skv,D]; got ${formatShape(q.shape)}, ${formatShape(k.shape)}, ${formatShape(v.shape)}`,
+    );
+  }
+  return [{ dtype, shape: [...q.shape] }];
+};
+
+/**
+ * ONNX RotaryEmbedding (opset 23) of X [B, H, S, D] with per-token tables [B, S, D/2] (no
+ * position ids); `interleaved` pairs channels (2j, 2j+1).
+ */
+const rotaryEmbedding: Infer = (call) => {
+  const [x, cos, sin] = [input(call, 0), input(call, 1), input(call, 2)];
+  sameDtype(call, [x, cos, sin]);
+  requireFloat(call, x);
+  const [b, , s, d] = x.shape as [number, number, number, number];
+  const table = [b, s, d / 2];
+  if (
+    x.rank !== 4 ||
+    call.inputs.length > 3 ||
+    !sameShape(cos.shape, table) ||
+    !sameShape(sin.shape, table)
+  ) {
+    fail(
+      call,
+      'shape_mismatch',
+      `need X [B,H,S,D] and cos, sin ${formatShape(table)}; got ${formatShape(x.shape)}, ${formatShape(cos.shape)}, ${formatShape(sin.shape)}`,
+    );
+  }
+  return [{ dtype: x.dtype, shape: [...x.shape] }];
+};
+
 /** Every op the builder can emit. `dragflow graph ops` lists these keys. */
 export const opInference: Readonly<Record<string, Infer>> = {
   Abs: unaryAny,
   Add: binaryArithmetic,
   ArgMax: argMax,
+  Attention: attention,
   Cast: cast,
   Clip: unaryAny,
   Concat: concat,
@@ -526,6 +577,7 @@ export const opInference: Readonly<Record<string, Infer>> = {
   Reshape: reshape,
   Resize: resize,
   RMSNormalization: rmsNormalization,
+  RotaryEmbedding: rotaryEmbedding,
   ScatterElements: scatterElements,
   ScatterND: scatterND,
   Sigmoid: unaryFloat,

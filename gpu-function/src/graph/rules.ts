@@ -4,6 +4,7 @@
  * outputs), and returns one thunk per input; autodiff calls only the thunks whose input needs a
  * gradient, so gradients nobody asked for are never built.
  */
+import { attentionGradients, rotaryEmbeddingGradient } from './attention-gradient.ts';
 import { GraphError } from './errors.ts';
 import type { Graph, Node, Tensor } from './graph.ts';
 import { gridSampleGradients } from './grid-sample-gradient.ts';
@@ -229,8 +230,12 @@ function unresize(g: Graph, dy: Tensor, x: Tensor, node: Node): Tensor {
     if (matrix === undefined) continue;
     const perm = t.shape.map((_, i) => i);
     [perm[axis], perm[t.rank - 1]] = [t.rank - 1, axis];
-    const m = g.constant(matrix, 'float64', [to, from]);
-    const moved = g.matmul(g.transpose(t, perm), t.dtype === 'float64' ? m : g.cast(m, t.dtype));
+    // Built in the gradient's dtype (rounded once here): no float64 in float32 graphs.
+    const m =
+      t.dtype === 'float64'
+        ? g.constant(matrix, 'float64', [to, from])
+        : g.constant(Array.from(matrix), t.dtype, [to, from]);
+    const moved = g.matmul(g.transpose(t, perm), m);
     t = g.transpose(moved, perm);
   }
   return t;
@@ -258,6 +263,18 @@ function normalizedAxes(node: Node): number[] {
   return x.shape.slice(axis).map((_, i) => axis + i);
 }
 
+/**
+ * A normalization's arithmetic in `compute` (float32 for 16-bit inputs, as its statistics are):
+ * `up` widens a tensor to it, `down` returns a result to the input's dtype.
+ */
+function normalizationPrecision(g: Graph, x: Tensor) {
+  const compute = x.dtype === 'float64' ? 'float64' : 'float32';
+  return {
+    up: (t: Tensor) => (t.dtype === compute ? t : g.cast(t, compute)),
+    down: (t: Tensor, like: Tensor) => (t.dtype === like.dtype ? t : g.cast(t, like.dtype)),
+  };
+}
+
 function layerNormGradients(c: RuleContext): Thunk[] {
   const { g, node, dy, dys } = c;
   if (dys[1] || dys[2]) {
@@ -269,22 +286,33 @@ function layerNormGradients(c: RuleContext): Thunk[] {
   }
   const [x, scale, bias] = inputs(node) as [Tensor, Tensor, Tensor | undefined];
   const axes = normalizedAxes(node);
+  const { up, down } = normalizationPrecision(g, x);
   // Saved statistics are float32 (stash_type): float64 graphs, and nodes built without the
   // statistics outputs, recompute them.
   const statistics = lazy(() => {
-    if (x.dtype === 'float32' && node.outputs.length === 3) {
+    if (x.dtype !== 'float64' && node.outputs.length === 3) {
       const inverseStd = node.outputs[2]!;
-      return { inverseStd, xhat: g.mul(g.sub(x, node.outputs[1]!), inverseStd) };
+      return { inverseStd, xhat: g.mul(g.sub(up(x), node.outputs[1]!), inverseStd) };
     }
-    const centered = g.sub(x, g.reduceMean(x, axes));
+    const centered = g.sub(up(x), g.reduceMean(up(x), axes));
     const variance = g.reduceMean(g.mul(centered, centered), axes);
     const inverseStd = g.div(1, g.sqrt(g.add(variance, floatAttr(node, 'epsilon', 1e-5))));
     return { inverseStd, xhat: g.mul(centered, inverseStd) };
   });
   return [
     () =>
-      normalizedInputGradient(g, g.mul(dy, scale), statistics().xhat, statistics().inverseStd, axes, true),
-    () => unbroadcast(g, g.mul(dy, statistics().xhat), scale),
+      down(
+        normalizedInputGradient(
+          g,
+          g.mul(up(dy), up(scale)),
+          statistics().xhat,
+          statistics().inverseStd,
+          axes,
+          true,
+        ),
+        x,
+      ),
+    () => down(unbroadcast(g, g.mul(up(dy), statistics().xhat), scale), scale),
     bias && (() => unbroadcast(g, dy, bias)),
   ];
 }
@@ -293,13 +321,14 @@ function rmsNormGradients(c: RuleContext): Thunk[] {
   const { g, node, dy } = c;
   const [x, scale] = inputs(node) as [Tensor, Tensor];
   const axes = normalizedAxes(node);
+  const { up, down } = normalizationPrecision(g, x);
   const inverseRms = lazy(() =>
-    g.div(1, g.sqrt(g.add(g.reduceMean(g.mul(x, x), axes), floatAttr(node, 'epsilon', 1e-5)))),
+    g.div(1, g.sqrt(g.add(g.reduceMean(g.mul(up(x), up(x)), axes), floatAttr(node, 'epsilon', 1e-5)))),
   );
-  const xhat = lazy(() => g.mul(x, inverseRms()));
+  const xhat = lazy(() => g.mul(up(x), inverseRms()));
   return [
-    () => normalizedInputGradient(g, g.mul(dy, scale), xhat(), inverseRms(), axes, false),
-    () => unbroadcast(g, g.mul(dy, xhat()), scale),
+    () => down(normalizedInputGradient(g, g.mul(up(dy), up(scale)), xhat(), inverseRms(), axes, false), x),
+    () => down(unbroadcast(g, g.mul(up(dy), xhat()), scale), scale),
   ];
 }
 
@@ -387,6 +416,11 @@ export const gradientRules: Readonly<Record<string, GradientRule>> = {
   },
   LayerNormalization: layerNormGradients,
   RMSNormalization: rmsNormGradients,
+  Attention: ({ g, node, dy }) => {
+    const { dq, dk, dv } = attentionGradients(g, node, dy);
+    return [dq, dk, dv];
+  },
+  RotaryEmbedding: ({ g, node, dy }) => [() => rotaryEmbeddingGradient(g, node, dy)],
   ReduceSum: ({ g, node, dy }) => {
     const x = node.inputs[0]!;
     return [() => g.expand(g.reshape(dy, keptShape(node)), x.shape)];

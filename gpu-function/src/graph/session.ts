@@ -5,7 +5,9 @@ import type { Graph } from './graph.ts';
 import { fromOrtTensor, toOrtTensor } from './ort-data.ts';
 import { toModelBytes } from './serialize.ts';
 
-export type Feeds = Record<string, TensorData>;
+/** Data of an input's built shape, or data with its own dims (inputs with dynamic axes). */
+export type Feed = TensorData | { readonly data: TensorData; readonly dims: readonly number[] };
+export type Feeds = Record<string, Feed>;
 export type Results = Record<string, { data: TensorData; dims: readonly number[] }>;
 
 /** A session over the graph's in-memory model bytes (params with ExternalRefs need a model file instead). */
@@ -24,12 +26,13 @@ export async function createSession(
   const shapes = new Map(graph.inputs.map((t) => [t.name, t] as const));
   return async (feeds) => {
     const ortFeeds: Record<string, ort.Tensor> = {};
-    for (const [name, data] of Object.entries(feeds)) {
+    for (const [name, feed] of Object.entries(feeds)) {
       const t = shapes.get(name);
       if (!t) throw new Error(`createSession: '${name}' is not an input of graph '${graph.name}'`);
       if (t.dtype === 'bfloat16')
         throw new Error(`createSession: input '${name}': onnxruntime-node has no bfloat16 tensors`);
-      ortFeeds[name] = toOrtTensor(t.dtype, data, t.shape);
+      const { data, dims } = ArrayBuffer.isView(feed) ? { data: feed, dims: t.shape } : feed;
+      ortFeeds[name] = toOrtTensor(t.dtype, data, dims);
     }
     const out = await session.run(ortFeeds);
     const results: Results = {};

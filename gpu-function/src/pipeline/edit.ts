@@ -20,12 +20,14 @@ import type { LoadImageBytes } from '../dragflow/request-operations.ts';
 import { editTimesteps } from '../dragflow/schedule.ts';
 import type { BinaryMask } from '../image/binary-mask.ts';
 import { encodeImage, type OutputFormat } from '../image/encode.ts';
+import type { Device } from './device.ts';
 import { bundleFeatureDivisor, type FeatureDivisor } from './feature-divisor.ts';
 import { invert } from './invert.ts';
 import { KvCache } from './kv-cache.ts';
 import { packLatent, planesToRgb, rgbToPlanes, unpackLatent } from './latent.ts';
 import { type EditMetrics, PhaseClock, peakRssBytes } from './metrics.ts';
 import { EditModel } from './model.ts';
+import { blockSettings } from './model-blocks.ts';
 import type { ModelCache, OpenedBundle } from './model-cache.ts';
 import { optimizeLatent } from './optimize.ts';
 import { inlineImageLoader, type PreparedEdit, prepareEdit } from './prepare.ts';
@@ -52,6 +54,8 @@ export interface EditRunOptions {
   /** Which image URLs the request may name (default https only; a server's local-dev switch widens it). */
   urlPolicy?: UrlPolicy;
   sessionOptions?: ort.InferenceSession.SessionOptions;
+  /** Where the model runs (default cpu; device.ts). */
+  device?: Device;
   /** Keeps models open between edits (a worker's cache); without it the edit opens and releases its own. */
   models?: ModelCache;
   /** Overrides the bundle's feature map divisor (feature-divisor.ts). */
@@ -126,13 +130,10 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
   const divisor = options.featureDivisor ?? bundleFeatureDivisor(bundle.manifest);
   const modelOptions = {
     regions: prepared.operations.length,
-    settings: {
-      feature_blocks: settings.feature_blocks,
-      kv_double_blocks: settings.kv_double_blocks,
-      kv_single_blocks: settings.kv_single_blocks,
-    },
+    settings: blockSettings(settings),
     ...(divisor === 'paper' ? {} : { featureDivisor: divisor }),
     ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
+    ...(options.device ? { device: options.device } : {}),
   };
   const open = () => EditModel.open(bundle.dir, bundle.manifest, working, modelOptions);
   const key = JSON.stringify({ bundle: bundle.manifest.manifest_sha256, working, ...modelOptions });

@@ -20,7 +20,13 @@ export interface ModelBlocks {
   notes: string[];
 }
 
-type BlockSettings = Pick<Settings, 'feature_blocks' | 'kv_double_blocks' | 'kv_single_blocks'>;
+export type BlockSettings = Pick<Settings, 'feature_blocks' | 'kv_double_blocks' | 'kv_single_blocks'>;
+
+/** The settings that choose the model's blocks. */
+export function blockSettings(settings: Settings): BlockSettings {
+  const { feature_blocks, kv_double_blocks, kv_single_blocks } = settings;
+  return { feature_blocks, kv_double_blocks, kv_single_blocks };
+}
 
 export function modelBlocks(config: FluxConfig, settings: BlockSettings): ModelBlocks {
   const notes: string[] = [];

@@ -11,7 +11,7 @@ import type { TextEncodersEntry } from '../bundle/model-config.ts';
 import { fromOrtTensor } from '../graph/ort-data.ts';
 import { textNames } from '../text/graph-options.ts';
 import { loadPromptTokenizers, type PromptTokenizers } from '../text/tokenizer-files.ts';
-import { SESSION_OPTIONS } from './runtime-graphs.ts';
+import { SESSION_OPTIONS } from './device.ts';
 
 /** One prompt's conditioning: T5 tokens (txt, [T x width] row-major) and CLIP's pooled vector (y). */
 export interface TextConditioning {

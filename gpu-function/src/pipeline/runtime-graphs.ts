@@ -80,21 +80,12 @@ export async function graphFile(dir: string, manifest: Manifest, variant: GraphV
   return file;
 }
 
-/** Session options every runtime graph uses; a fixed thread count keeps float sums in one order. */
-export const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = {
-  logSeverityLevel: 3,
-  executionMode: 'sequential',
-  graphOptimizationLevel: 'all',
-};
-
+/** A session over the variant's model file; `options` are the device's (device.ts). */
 export async function openVariant(
   dir: string,
   manifest: Manifest,
   variant: GraphVariant,
-  options: ort.InferenceSession.SessionOptions = {},
+  options: ort.InferenceSession.SessionOptions,
 ): Promise<ort.InferenceSession> {
-  return ort.InferenceSession.create(await graphFile(dir, manifest, variant), {
-    ...SESSION_OPTIONS,
-    ...options,
-  });
+  return ort.InferenceSession.create(await graphFile(dir, manifest, variant), options);
 }

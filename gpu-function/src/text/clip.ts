@@ -12,6 +12,7 @@
 
 import { mergeHeads, splitHeads } from '../flux/layers.ts';
 import { ParamBinder } from '../flux/param-binder.ts';
+import { recordCompute } from '../flux/precision.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 import { clipTextCheckpointKeys } from './checkpoint-keys.ts';
 import { type ClipTextConfig, validateClipTextConfig } from './config.ts';
@@ -78,6 +79,7 @@ export function buildClipTextGraph(config: ClipTextConfig, options: TextGraphOpt
   validateClipTextConfig(config);
   checkTextGraphOptions(options, config.maxPositionEmbeddings);
   const g = new Graph(`${config.name}.text`);
+  recordCompute(g, 'float32');
   const p = new ParamBinder(g, clipTextCheckpointKeys(config), options.weights);
   const { tokens } = options;
   const ids = g.input(textNames.inputIds, 'int64', [options.batch, tokens]);

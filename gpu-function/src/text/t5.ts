@@ -13,6 +13,7 @@
 
 import { mergeHeads, splitHeads } from '../flux/layers.ts';
 import { ParamBinder } from '../flux/param-binder.ts';
+import { recordCompute } from '../flux/precision.ts';
 import { Graph, type Tensor } from '../graph/graph.ts';
 import { t5EncoderCheckpointKeys } from './checkpoint-keys.ts';
 import { type T5Config, validateT5Config } from './config.ts';
@@ -91,6 +92,7 @@ export function buildT5EncoderGraph(config: T5Config, options: TextGraphOptions)
   validateT5Config(config);
   checkTextGraphOptions(options);
   const g = new Graph(`${config.name}.encoder`);
+  recordCompute(g, 'float32');
   const p = new ParamBinder(g, t5EncoderCheckpointKeys(config), options.weights);
   const ids = g.input(textNames.inputIds, 'int64', [options.batch, options.tokens]);
   let x = g.gather(p.param('shared.weight'), ids, 0);

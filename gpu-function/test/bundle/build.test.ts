@@ -172,7 +172,14 @@ describe('buildCheckpointBundle', () => {
         { file: 'ae.safetensors', bytes: (await readFile(aePath)).length, sha256: await sha256File(aePath) },
       ],
     });
-    expect(body.precision).toEqual({ storage: 'float32', compute: 'float32' });
+    expect(body.precision).toEqual({ storage: 'float32' });
+    expect(body.graphs.map((g) => [g.name, g.compute])).toEqual([
+      ['velocity', 'float32'],
+      ['features', 'float32'],
+      ['drag_step', 'float32'],
+      ['vae_encoder', 'float32'],
+      ['vae_decoder', 'float32'],
+    ]);
     expect((await inspectBundle(out)).problems).toEqual([]);
     // A stored tensor is its BF16 source widened exactly to float32.
     const entry = body.weight_files[0]!.tensors.find((t) => t.name === 'img_in.weight')!;

@@ -20,11 +20,11 @@ export const FAKE_BUNDLE_FILES: Record<string, number> = {
 export function fakeManifestBody(files: ManifestBody['files']): ManifestBody {
   const io = [{ name: 'x', dtype: 'float32' as const, shape: [1, 'tokens', 16] }];
   return {
-    format_version: 1,
+    format_version: 2,
     family: 'flux1',
     model: 'tiny',
     config: modelConfig(fluxConfigs.tiny, autoEncoderConfigs['tiny-ae'], TINY_GRID),
-    precision: { storage: 'float32', compute: 'float32' },
+    precision: { storage: 'float32' },
     graphs: [
       {
         name: 'velocity',
@@ -32,6 +32,7 @@ export function fakeManifestBody(files: ManifestBody['files']): ManifestBody {
         inputs: io,
         outputs: io,
         weight_files: ['weights/transformer.bin'],
+        compute: 'float32',
       },
       {
         name: 'vae_decoder',
@@ -39,6 +40,7 @@ export function fakeManifestBody(files: ManifestBody['files']): ManifestBody {
         inputs: io,
         outputs: io,
         weight_files: ['weights/vae.bin'],
+        compute: 'float32',
       },
     ],
     weight_files: [

@@ -111,11 +111,11 @@ describe('verifyBundle', () => {
   it('refuses a sealed manifest of another format version or family as incompatible', async () => {
     const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8'));
     delete manifest.manifest_sha256;
-    await writeFile(join(dir, 'manifest.json'), sealManifest({ ...manifest, format_version: 2 }));
+    await writeFile(join(dir, 'manifest.json'), sealManifest({ ...manifest, format_version: 3 }));
     await expect(verifyBundle(dir)).rejects.toMatchObject({
       code: 'bundle_incompatible',
       file: 'manifest.json',
-      message: 'manifest.json: bundle format_version 2; this dragflow reads format_version 1',
+      message: 'manifest.json: bundle format_version 3; this dragflow reads format_version 2',
     });
     await writeFile(join(dir, 'manifest.json'), sealManifest({ ...manifest, family: 'sd3' }));
     await expect(verifyBundle(dir)).rejects.toMatchObject({

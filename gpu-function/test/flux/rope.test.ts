@@ -1,21 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { embedPositions, imagePositionIds, POSITION_AXES } from '../../src/flux/rope.ts';
-import { Graph } from '../../src/graph/graph.ts';
-import { createSession } from '../../src/graph/session.ts';
+import { imagePositionIds, rotaryTables } from '../../src/flux/rope.ts';
 
-describe('RoPE tables (in the graph)', () => {
-  it('rotate pair j of axis i by id_i * theta^(-2j/dim_i), axes in order, at the largest grid', async () => {
+describe('RoPE tables (host, float64 rounded once)', () => {
+  it('rotate pair j of axis i by id_i * theta^(-2j/dim), axes in order, at the largest grid', () => {
     const [height, width] = [2, 256];
     const axesDim = [16, 56, 56];
     const tokens = height * width;
-    const g = new Graph('rope');
-    const ids = g.input('ids', 'float32', [1, tokens, POSITION_AXES]);
-    const pe = embedPositions(g, ids, axesDim, 10_000);
-    g.output('cos', pe.cos);
-    g.output('sin', pe.sin);
-    const out = await (await createSession(g))({ ids: imagePositionIds(height, width) });
-    expect(out.cos!.dims).toEqual([1, 1, tokens, 64, 1]);
-    const [cos, sin] = [out.cos!.data as Float32Array, out.sin!.data as Float32Array];
+    const { cos, sin } = rotaryTables(imagePositionIds(height, width), axesDim, 10_000);
+    expect([cos.length, sin.length]).toEqual([tokens * 64, tokens * 64]);
     let worst = 0;
     for (let n = 0; n < tokens; n++) {
       const position = [0, Math.floor(n / width), n % width];

@@ -236,10 +236,12 @@ describe('velocity graph', () => {
     expect(outputs.get(names.kvOut('single', 37, 'v'))).toEqual([1, 24, 1536, 128]);
     const inputs = new Map(graph.inputs.map((t) => [t.name, t.shape]));
     expect(inputs.size).toBe(7 + 1 + 2 * 57);
-    expect(inputs.get(names.imgIds)).toEqual([1, 1024, 3]);
-    expect(inputs.get(names.txtIds)).toEqual([1, 512, 3]);
-    expect(inputs.get(names.timesteps)).toEqual([1]);
-    expect(inputs.get(names.guidance)).toEqual([1]);
+    expect(inputs.get(names.peCos)).toEqual([1, 1536, 64]);
+    expect(inputs.get(names.peSin)).toEqual([1, 1536, 64]);
+    expect(inputs.get(names.timestepEmbedding)).toEqual([1, 256]);
+    expect(inputs.get(names.guidanceEmbedding)).toEqual([1, 256]);
+    // No float64 anywhere: tables and embeddings come from the host.
+    expect(graph.nodes.some((n) => n.outputs.some((t) => t.dtype === 'float64'))).toBe(false);
     expect(inputs.get(names.adapter('single', 37, 'k'))).toEqual([1, 24, 1024, 128]);
     expect(graph.initializers.filter((i) => i.kind === 'param').length).toBe(780);
 
@@ -249,7 +251,7 @@ describe('velocity graph', () => {
     });
     const injectedInputs = new Map(injected.inputs.map((t) => [t.name, t.shape]));
     expect(injectedInputs.size).toBe(6 + 2 * 13);
-    expect(injectedInputs.has(names.guidance)).toBe(false);
+    expect(injectedInputs.has(names.guidanceEmbedding)).toBe(false);
     expect(injectedInputs.get(names.kvIn('double', 0, 'v'))).toEqual([1, 24, 1024, 128]);
   });
 

@@ -27,6 +27,105 @@ describe('graph builder', () => {
     expect(p[0]! + p[1]!).toBeCloseTo(1, 6);
   });
 
+  it('runs one If branch per run, sharing weights, with branch-local tensors and dynamic inputs', async () => {
+    const g = new Graph('if');
+    const w = g.param('w', 'float32', [2, 2], new Float32Array([1, 2, 3, 4]));
+    const x = g.input('x', 'float32', [1, 2]);
+    const scale = g.input('scale', 'float32', [3], { dynamicAxes: [0] });
+    expect(scale.dimParams).toEqual(['scale_0']);
+    const useW = g.input('use_w', 'bool', []);
+    const [y, extra] = g.ifThenElse(
+      useW,
+      () => [g.linear(x, w), g.reduceSum(scale, [0])],
+      () => [g.mul(x, 10), g.constant([7], 'float32', [1])],
+    );
+    // Same shape from both branches: concrete; the second output's branches agree too.
+    expect(y!.shape).toEqual([1, 2]);
+    expect(y!.dimParams).toBeUndefined();
+    g.output('y', y!);
+    g.output('extra', extra!);
+    expect(g.initializers.filter((i) => i.kind === 'param').length).toBe(1);
+    const run = await createSession(g);
+    const withW = await run({
+      x: Float32Array.of(1, 1),
+      scale: Float32Array.of(1, 2, 3),
+      use_w: Uint8Array.of(1),
+    });
+    expect(Array.from(withW.y!.data as Float32Array)).toEqual([3, 7]);
+    expect(Array.from(withW.extra!.data as Float32Array)).toEqual([6]);
+    // The untaken branch never reads `scale`: one element is enough.
+    const without = await run({
+      x: Float32Array.of(1, 2),
+      scale: { data: Float32Array.of(0), dims: [1] },
+      use_w: Uint8Array.of(0),
+    });
+    expect(Array.from(without.y!.data as Float32Array)).toEqual([10, 20]);
+    expect(Array.from(without.extra!.data as Float32Array)).toEqual([7]);
+  });
+
+  it('gives If outputs whose branches differ in size symbolic dims, and refuses bad branches', async () => {
+    const g = new Graph('if-shapes');
+    const flag = g.input('flag', 'bool', []);
+    const x = g.input('x', 'float32', [4, 3]);
+    let inner: ReturnType<Graph['add']> | undefined;
+    const [out] = g.ifThenElse(
+      flag,
+      () => {
+        inner = g.add(x, 1);
+        return [inner];
+      },
+      () => [g.constant([0], 'float32', [1, 1])],
+    );
+    expect(out!.shape).toEqual([4, 3]);
+    expect(out!.dimParams).toEqual([expect.stringMatching(/_0$/), expect.stringMatching(/_1$/)]);
+    g.output('out', out!);
+    const run = await createSession(g);
+    expect((await run({ flag: Uint8Array.of(0), x: new Float32Array(12) })).out!.dims).toEqual([1, 1]);
+    expect((await run({ flag: Uint8Array.of(1), x: new Float32Array(12) })).out!.dims).toEqual([4, 3]);
+
+    expect(errorOf(() => g.add(inner!, 1)).code).toBe('foreign_tensor');
+    expect(
+      errorOf(() =>
+        g.ifThenElse(
+          x,
+          () => [x],
+          () => [x],
+        ),
+      ).code,
+    ).toBe('dtype_mismatch');
+    expect(
+      errorOf(() =>
+        g.ifThenElse(
+          flag,
+          () => [x],
+          () => [x, x],
+        ),
+      ).message,
+    ).toContain('branches return 1 and 2 tensors');
+    expect(
+      errorOf(() =>
+        g.ifThenElse(
+          flag,
+          () => [x],
+          () => [g.cast(x, 'float64')],
+        ),
+      ).code,
+    ).toBe('dtype_mismatch');
+    expect(
+      errorOf(() =>
+        g.ifThenElse(
+          flag,
+          () => {
+            g.output('inside', x);
+            return [x];
+          },
+          () => [x],
+        ),
+      ).message,
+    ).toContain('outputs belong to the main graph');
+    expect(errorOf(() => g.input('bad', 'float32', [2], { dynamicAxes: [1] })).code).toBe('bad_attribute');
+  });
+
   it('computes shapes of the transformer ops without running them', () => {
     const g = new Graph('shapes');
     const x = g.input('x', 'float32', [1, 16, 64]);

@@ -229,6 +229,13 @@ const cases: Record<string, CheckCase> = {
     build: (g, x) => g.gridSample(x.x!, g.mul(x.grid!, 0.6), true),
   },
   Clip: { dtype: 'float64', inputs: { x: [9] }, build: (g, x) => g.clip(x.x!, -0.5, 1) },
+  'RotaryEmbedding (interleaved pairs, per-token tables)': {
+    dtype: 'float32',
+    inputs: { x: [1, 2, 3, 6], angle: [1, 3, 3] },
+    wrt: ['x'],
+    build: (g, x) =>
+      g.op('RotaryEmbedding', [x.x!, g.cos(x.angle!), g.sin(x.angle!)], { interleaved: 1 })[0]!,
+  },
 };
 
 describe('gradient rules match central finite differences', () => {
