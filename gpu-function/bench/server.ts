@@ -18,7 +18,7 @@ import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { runEdit } from '../src/pipeline/edit.ts';
 import { ModelCache } from '../src/pipeline/model-cache.ts';
-import { spawnServer } from '../test/server/http-fixtures.ts';
+import { send, spawnServer } from '../test/server/http-fixtures.ts';
 import { ballRequest } from './ball-scene.ts';
 
 const { values } = parseArgs({
@@ -58,8 +58,8 @@ try {
   console.log('prediction  server s  pipeline s  library s');
   for (let n = 1; n <= predictions; n++) {
     const started = performance.now();
-    const response = await fetch(`${server.url}/predictions`, { method: 'POST', body });
-    const answer = (await response.json()) as { status: string; metrics: { edit_seconds: number } };
+    const reply = await send(`${server.url}/predictions`, 'POST', body);
+    const answer = JSON.parse(reply.text) as { status: string; metrics: { edit_seconds: number } };
     const wall = (performance.now() - started) / 1000;
     if (answer.status !== 'succeeded')
       throw new Error(`prediction ${n}: ${JSON.stringify(answer).slice(0, 500)}`);

@@ -7,7 +7,7 @@ import type { EditRequest } from '@dragflow/shared/edit-request';
 import { validate } from '@dragflow/shared/issues';
 import { type Prediction, PredictionSchema } from '@dragflow/shared/prediction';
 import { expect } from 'vitest';
-import type { Received } from '../../gpu-function/test/server/http-fixtures.ts';
+import { type Received, send } from '../../gpu-function/test/server/http-fixtures.ts';
 import { blankScene, disk, paint, requestFor } from '../e2e/scenes.ts';
 
 export const SIZE = 64;
@@ -41,13 +41,12 @@ export async function call(
   body?: unknown,
   headers: Record<string, string> = {},
 ): Promise<Answer> {
-  const response = await fetch(url, {
-    method,
-    headers: { 'content-type': 'application/json', ...headers },
-    ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  const text = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  const reply = await send(url, method, text, { 'content-type': 'application/json', ...headers });
+  return {
+    status: reply.status,
+    body: reply.text === '' ? {} : (JSON.parse(reply.text) as Record<string, unknown>),
+  };
 }
 
 /** The answer's body as a prediction, checked against the shared schema. */

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type ChildServer,
   type Receiver,
+  send,
   spawnServer,
   startReceiver,
 } from '../../gpu-function/test/server/http-fixtures.ts';
@@ -341,11 +342,10 @@ describe('busy and cancel', () => {
 
   it('cancels a synchronous prediction whose client hung up', async () => {
     const client = new AbortController();
-    const pending = fetch(`${server.url}/predictions`, {
-      method: 'POST',
-      body: JSON.stringify({ id: 'hung-up', input: await editInput(EDITS.endless) }),
-      signal: client.signal,
-    }).catch((error: Error) => error.name);
+    const body = JSON.stringify({ id: 'hung-up', input: await editInput(EDITS.endless) });
+    const pending = send(`${server.url}/predictions`, 'POST', body, {}, client.signal).catch(
+      (error: Error) => error.name,
+    );
     await server.waitForLog(/prediction hung-up: processing/);
     client.abort();
     expect(await pending).toBe('AbortError');

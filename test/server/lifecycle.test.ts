@@ -7,7 +7,6 @@
  */
 import { createHash } from 'node:crypto';
 import { readFile, rm, writeFile } from 'node:fs/promises';
-import { get } from 'node:http';
 import { join } from 'node:path';
 import { ensureDemoBundle } from '@dragflow/gpu-function/bundle/demo';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,6 +14,7 @@ import {
   type Answer,
   type ChildServer,
   type Receiver,
+  send,
   spawnServer,
   startReceiver,
 } from '../../gpu-function/test/server/http-fixtures.ts';
@@ -119,12 +119,9 @@ describe('setup', () => {
     await hooks.waitFor((r) => r.path === '/sigterm-cancel' && hook(r).progress?.phase === 'transport');
     server.process.kill('SIGTERM');
     await server.waitForLog(/shutting down \(SIGTERM\): no new predictions; 1 running, 0 s to finish/);
-    // A fresh connection (fetch would reuse a pooled one, which the server has closed).
-    const refused = await new Promise<string>((resolve) =>
-      get(`${server.url}/health-check`, { agent: false }, (res) => resolve(`HTTP ${res.statusCode}`)).on(
-        'error',
-        (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message),
-      ),
+    const refused = await send(`${server.url}/health-check`, 'GET').then(
+      (reply) => `HTTP ${reply.status}`,
+      (error: NodeJS.ErrnoException) => error.code,
     );
     expect(refused).toBe('ECONNREFUSED');
     const last = hook(await hooks.waitFor(isTerminalHook('/sigterm-cancel')));

@@ -107,12 +107,13 @@ export async function startServer(
   const shutdown = (reason: string): Promise<void> => {
     closing ??= (async () => {
       stopping = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      // Said once the listener is closed: whoever reads this line finds no one listening.
       const graceSeconds = settings.shutdownGraceMs / 1000;
       log(
         `shutting down (${reason}): no new predictions; ${runner.inFlight} running, ${graceSeconds} s to finish`,
       );
-      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      server.closeIdleConnections();
       if (!(await within(runner.idle(), settings.shutdownGraceMs))) {
         log(`shutdown: grace period over, canceling ${runner.inFlight} running prediction(s)`);
         runner.cancelAll();

@@ -1,12 +1,53 @@
 /**
- * Real HTTP on loopback for the server tests: a receiver that records every request (webhooks,
- * uploads, image URLs) and answers as told, and the real `dragflow serve` as a child process.
- * Waiting is on events (a request arrives, a log line is printed), never on elapsed time.
+ * Real HTTP on loopback for the server tests: a client, a receiver that records every request
+ * (webhooks, uploads, image URLs) and answers as told, and the real `dragflow serve` as a child
+ * process. Waiting is on events (a request arrives, a log line is printed), never on elapsed time.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
+
+export interface Reply {
+  status: number;
+  headers: IncomingHttpHeaders;
+  text: string;
+}
+
+/**
+ * One request on a fresh connection, with no time limit: fetch would pool connections (a pooled one
+ * the server closes as idle resets under load) and give up on answers slower than 300 s.
+ */
+export function send(
+  url: string,
+  method: string,
+  body?: string,
+  headers: Record<string, string> = {},
+  signal?: AbortSignal,
+): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method, headers, agent: false, ...(signal ? { signal } : {}) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () =>
+        resolve({
+          status: res.statusCode ?? 0,
+          headers: res.headers,
+          text: Buffer.concat(chunks).toString(),
+        }),
+      );
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 export interface Received {
   method: string;
@@ -140,7 +181,7 @@ export async function spawnServer(args: string[], env: Record<string, string> = 
     waitForLog,
     async settled() {
       for (;;) {
-        const { status } = (await (await fetch(`${url}/health-check`)).json()) as { status: string };
+        const { status } = JSON.parse((await send(`${url}/health-check`, 'GET')).text) as { status: string };
         if (status !== 'STARTING') return status;
         await new Promise((resolve) => setTimeout(resolve, 100));
       }
