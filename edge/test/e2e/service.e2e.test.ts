@@ -7,6 +7,7 @@
  * labelled fake of Replicate's API. Faults: the GPU function killed mid-edit, the webhook
  * receiver down then back, 20 concurrent submits with one Idempotency-Key.
  */
+import { PROGRESS_PHASES, type ProgressPhase } from '@dragflow/shared/job';
 import { Webhook } from 'standardwebhooks';
 import { describe, expect, inject, it } from 'vitest';
 import { decodePng, encodePng, type RgbImage } from '../support/png.ts';
@@ -233,7 +234,11 @@ describe('end to end through the cog dispatcher', () => {
       .filter((event) => event.event === 'progress')
       .map((event) => event.data.progress as { phase: string; step: number; total: number });
     expect(progress.length).toBeGreaterThan(0);
-    expect(new Set(progress.map((p) => p.phase)).size).toBeGreaterThan(1);
+    // Non-terminal reports are throttled to one per 500 ms (Cog), so how many phases show depends on
+    // the machine's speed; what must hold is that they come in the pipeline's order, each step in range.
+    const order = progress.map((p) => PROGRESS_PHASES.indexOf(p.phase as ProgressPhase));
+    expect(order.every((index, i) => index >= 0 && (i === 0 || index >= order[i - 1]!))).toBe(true);
+    expect(progress.every((p) => p.step >= 0 && p.step <= p.total)).toBe(true);
     // Previews (every 2 iterations or steps) arrive as signed URLs of small PNGs.
     const previews = stream.flatMap((event) =>
       event.event === 'progress' ? (event.data.previews as string[]) : [],
