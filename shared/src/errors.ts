@@ -58,6 +58,11 @@ const RUNTIME_CODES = {
     description: 'The GPU function has not finished setup, failed it, or is shutting down.',
   },
   upload_failed: { http: 502, description: 'An output file could not be stored at the upload URL.' },
+  over_budget: {
+    http: 413,
+    description:
+      "The edit's estimated peak memory or time at its working size is over the service's budget; refused before any work.",
+  },
   internal: { http: 500, description: 'An unexpected failure inside the service.' },
 } as const satisfies Record<string, CodeInfo>;
 
@@ -131,6 +136,19 @@ export function contractError(code: ErrorCode, path: Path, reason: string): Cont
 export function httpStatusOf(code: ErrorCode): number {
   return ERROR_CODES[code].http;
 }
+
+/**
+ * Codes only the local `dragflow` CLI reports, about files on the user's machine. They are never in
+ * an API response (no HTTP status); a CLI failure with one of them exits 2 like any bad input.
+ */
+export const CLI_ERROR_CODES = {
+  output_exists: 'An output file already exists and --force was not given.',
+  output_is_input: 'An output path names one of the input files (or the same file twice).',
+  output_unwritable:
+    'An output path cannot be written (missing permission, a file where a folder must be, ...).',
+  usage: 'Command-line flags that are unknown, malformed or missing.',
+} as const;
+export type CliErrorCode = keyof typeof CLI_ERROR_CODES;
 
 /** Wraps validation errors into the single error body an HTTP response or a failed job carries. */
 export function apiErrorFrom(errors: ContractError[]): ApiError {

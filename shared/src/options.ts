@@ -71,6 +71,10 @@ export const EditOptionsSchema = z
       .meta({ description: 'Paste the original pixels outside the editable mask into the decoded result.' }),
     output_format: z.enum(OUTPUT_FORMATS).meta({ description: 'Encoding of the output image.' }),
     output_quality: integer(OPTION_RANGES.outputQuality, 'Encoder quality for jpeg and webp.'),
+    grow_editable_mask: z.boolean().meta({
+      description:
+        'With drags: let the editable area B grow beyond editable_mask where the move needs it (default false: nothing outside editable_mask changes).',
+    }),
     preview_interval: integer(
       OPTION_RANGES.previewInterval,
       'Send a preview every N iterations or steps; 0 = none.',

@@ -532,7 +532,7 @@ const cases: Case[] = [
   },
   {
     name: 'unknown preset',
-    input: withOptions({ preset: 'fast' }),
+    input: withOptions({ preset: 'turbo' }),
     expect: [['invalid_value', ['options', 'preset']]],
   },
   {

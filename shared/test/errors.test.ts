@@ -6,7 +6,7 @@ import { parseJson, validate } from '../src/issues.ts';
 describe('error model', () => {
   it('uses stable snake_case codes, with the HTTP status of each class', () => {
     for (const code of Object.keys(ERROR_CODES)) expect(code).toMatch(/^[a-z]+(_[a-z]+)*$/);
-    expect(Object.keys(ERROR_CODES)).toHaveLength(45);
+    expect(Object.keys(ERROR_CODES)).toHaveLength(46);
     expect([
       httpStatusOf('unknown_field'),
       httpStatusOf('unsupported_media_type'),
@@ -15,6 +15,7 @@ describe('error model', () => {
     expect([httpStatusOf('not_found'), httpStatusOf('at_capacity'), httpStatusOf('internal')]).toEqual([
       404, 503, 500,
     ]);
+    expect(httpStatusOf('over_budget')).toBe(413);
   });
 
   it('formats paths as a caller would write them', () => {

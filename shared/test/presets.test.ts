@@ -24,7 +24,19 @@ describe('presets', () => {
       output_quality: 95,
       preview_interval: 0,
       output_metrics: false,
+      grow_editable_mask: false,
     });
+  });
+
+  it('fast differs from paper only in schedule length and iteration counts', () => {
+    const differences = Object.keys(PRESETS.paper).filter(
+      (key) =>
+        JSON.stringify(PRESETS.paper[key as keyof typeof PRESETS.paper]) !==
+        JSON.stringify(PRESETS.fast[key as keyof typeof PRESETS.paper]),
+    );
+    expect(differences).toEqual(['steps', 'skip_steps', 'transport_iterations', 'intensify_iterations']);
+    const { steps, skip_steps, transport_iterations, intensify_iterations } = PRESETS.fast;
+    expect([steps, skip_steps, transport_iterations, intensify_iterations]).toEqual([12, 3, 16, 6]);
   });
 
   it('reference_code differs from paper only where the code does', () => {
