@@ -4,6 +4,7 @@
  */
 
 import type { BinaryMask } from '../image/binary-mask.ts';
+import { channelsOf, type ImageSamples, luma, maxSample } from '../image/pixel-layout.ts';
 import { distanceToSites } from './distance-transform.ts';
 
 /**
@@ -75,34 +76,55 @@ export function featherWeights(mask: BinaryMask, featherWidth: number = FEATHER_
   return weights;
 }
 
+/** Where the working crop lies in the full image (pipeline/work-plan.ts). */
+export interface CropBox {
+  x: number;
+  y: number;
+  width: number;
+  height: number;
+}
+
 /**
- * The output image: the decoded original (full size) with the decoded edit (working size, the
- * original's top-left crop) blended in by featherWeights of B. Outside B, and in the columns
- * and rows beyond the working crop, the original bytes are kept exactly. Interleaved RGB.
+ * The output image: the original samples (full size, in the input's own layout) with the edited
+ * RGB (crop-sized, 8-bit) blended in by featherWeights of B (crop-sized, at `crop`). Outside B,
+ * and everywhere outside the crop, the original samples are kept exactly. Inside B the model's
+ * RGB becomes the layout's samples: grey by Rec. 601 luma, 16-bit by x 257, and opaque alpha (the
+ * model edits colour, not transparency).
  */
 export function compositeBackground(
-  original: { width: number; height: number; rgb: Uint8Array },
+  original: ImageSamples,
   edited: Uint8Array,
   mask: BinaryMask,
+  crop: CropBox = { x: 0, y: 0, width: mask.width, height: mask.height },
   featherWidth: number = FEATHER_WIDTH_PX,
-): Uint8Array {
+): ImageSamples {
   const { width, height } = mask;
-  if (edited.length !== width * height * 3 || width > original.width || height > original.height) {
+  const fits =
+    crop.x >= 0 && crop.y >= 0 && crop.x + width <= original.width && crop.y + height <= original.height;
+  if (edited.length !== width * height * 3 || width !== crop.width || height !== crop.height || !fits) {
     throw new RangeError(
-      `composite: edit of ${edited.length} bytes and B of ${width}x${height} do not fit a ${original.width}x${original.height} original`,
+      `composite: edit of ${edited.length} bytes and B of ${width}x${height} at (${crop.x}, ${crop.y}) do not fit a ${original.width}x${original.height} original`,
     );
   }
+  const { layout } = original;
+  const channels = channelsOf(layout);
+  const scale = maxSample(layout) / 255;
+  const colour = layout.grey ? 1 : 3;
   const weights = featherWeights(mask, featherWidth);
-  const out = original.rgb.slice();
+  const out = original.data.slice();
+  const value = [0, 0, 0, maxSample(layout)];
   for (let y = 0; y < height; y++) {
     for (let x = 0; x < width; x++) {
       const w = weights[y * width + x]!;
       if (w === 0) continue;
-      for (let c = 0; c < 3; c++) {
-        const o = (y * original.width + x) * 3 + c;
-        out[o] = Math.round(w * edited[(y * width + x) * 3 + c]! + (1 - w) * original.rgb[o]!);
-      }
+      const e = (y * width + x) * 3;
+      const [r, g, b] = [edited[e]!, edited[e + 1]!, edited[e + 2]!];
+      if (layout.grey) value[0] = luma(r, g, b) * scale;
+      else [value[0], value[1], value[2]] = [r * scale, g * scale, b * scale];
+      if (layout.alpha) value[colour] = value[3]!;
+      const o = ((crop.y + y) * original.width + crop.x + x) * channels;
+      for (let c = 0; c < channels; c++) out[o + c] = Math.round(w * value[c]! + (1 - w) * out[o + c]!);
     }
   }
-  return out;
+  return { width: original.width, height: original.height, layout, data: out };
 }

@@ -25,7 +25,7 @@ export const MIN_ANCHOR_DISTANCE_PX = 1;
 
 export interface RegionOperation {
   kind: OperationKind;
-  /** The region to move, at working-image size; pixel-centre coordinates below. */
+  /** The region to move, at the size of the image it is given on; pixel-centre coordinates below. */
   source: BinaryMask;
   /** Where the centroid goes (relocate, deform, rotate) or the scale handle (scale). */
   target: Point;
@@ -36,12 +36,16 @@ export interface RegionOperation {
 /**
  * Checks what the transform needs; `path` locates the operation in the request for errors.
  * Coordinates are not bounded here: the contract checks them against the uploaded image
- * (checkAgainstImage), and a target in the few columns beyond the working crop is legitimate.
+ * (checkAgainstImage), and a target outside the working crop is legitimate (B grows the crop).
  */
 export function validateOperation(op: RegionOperation, path: Path): void {
   const centroid = maskCentroid(op.source);
   if (!centroid)
-    throw new InputError('empty_region', [...path, 'source'], 'selects no pixels of the working image');
+    throw new InputError(
+      'empty_region',
+      [...path, 'source'],
+      `selects no pixels of the ${op.source.width}x${op.source.height} image the model works on`,
+    );
   if (op.kind !== 'rotate' && op.kind !== 'scale') return;
   const anchor = op.anchor;
   if (!anchor) throw new InputError('anchor_required', [...path, 'anchor'], `is required for ${op.kind}`);

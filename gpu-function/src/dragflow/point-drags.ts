@@ -8,7 +8,7 @@
  * 2. Each region with handles becomes one operation whose source is the whole region.
  * 3. With two or more handles, the least-squares rigid motion (rotation + translation, 2-D
  *    Procrustes) of handles onto targets is fitted. If it turns by at least ROTATION_THRESHOLD_DEG
- *    and its fixed point lies on the working image, the operation is a rotation about that fixed point,
+ *    and its fixed point lies on the image, the operation is a rotation about that fixed point,
  *    with the target where the motion puts the region's centroid.
  * 4. Otherwise it is a relocation to centroid + mean(target - handle).
  */
@@ -23,7 +23,7 @@ import { maskCentroid } from './region.ts';
 
 export const ROTATION_THRESHOLD_DEG = 15;
 
-/** Handle and target in pixel-centre coordinates of the working image. */
+/** Handle and target in pixel-centre coordinates of the image. */
 export interface PointDrag {
   handle: Point;
   target: Point;
@@ -42,7 +42,7 @@ export function pointDragsToOperations(drags: readonly PointDrag[], editable: Bi
       throw new InputError(
         'invalid_value',
         ['drags', i, 'handle'],
-        'lies outside editable_mask (within the working image); every handle must be on the region it drags',
+        'lies outside editable_mask; every handle must be on the region it drags',
       );
     }
     groups.set(label, [...(groups.get(label) ?? []), drag]);

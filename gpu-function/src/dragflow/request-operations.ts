@@ -1,7 +1,8 @@
 /**
- * The region operations of a parsed edit request (shared/src/edit-request.ts), at the working
- * image size: source regions from masks or polygons, or point drags turned into operations by
- * point-drags.ts; points converted to pixel-centre coordinates; every operation validated.
+ * The region operations of a parsed edit request (shared/src/edit-request.ts), at the image's
+ * full size (the pipeline takes them to its working size, pipeline/working-image.ts): source
+ * regions from masks or polygons, or point drags turned into operations by point-drags.ts; points
+ * converted to pixel-centre coordinates; every operation validated.
  *
  * A source region may have several connected parts; they move together as one region (its
  * centroid is that of all parts). Point drags need editable_mask: it says which region each
@@ -11,26 +12,29 @@ import type { EditRequest } from '@dragflow/shared/edit-request';
 import type { Path } from '@dragflow/shared/errors';
 import type { ImageRef } from '@dragflow/shared/image-ref';
 import type { BinaryMask } from '../image/binary-mask.ts';
-import { workingSize } from '../image/decode.ts';
 import { InputError } from '../image/input-error.ts';
 import { decodeMask, polygonMask } from '../image/mask.ts';
 import { pointFromRequest, type Size } from './geometry.ts';
 import { type RegionOperation, validateOperation } from './operation.ts';
 import { pointDragsToOperations } from './point-drags.ts';
-import { cropMask } from './region.ts';
 
 /** Fetches the bytes an image reference names (upload store, https or data URI): the server's part. */
 export type LoadImageBytes = (ref: ImageRef, path: Path) => Promise<Uint8Array>;
 
-/** `image` is the decoded (upright, uncropped) size the request's coordinates refer to. */
+export interface RequestOperations {
+  operations: RegionOperation[];
+  /** With drags: the request's editable mask (what the user allows to change). */
+  editableMask: BinaryMask | null;
+}
+
+/** `image` is the decoded (upright) size the request's coordinates refer to. */
 export async function requestOperations(
   request: Pick<EditRequest, 'operations' | 'drags' | 'editable_mask'>,
   image: Size,
   load: LoadImageBytes,
-): Promise<RegionOperation[]> {
-  const working = workingSize(image);
+): Promise<RequestOperations> {
   const maskAt = async (ref: ImageRef, path: Path): Promise<BinaryMask> =>
-    cropMask(await decodeMask(await load(ref, path), image, path), working);
+    decodeMask(await load(ref, path), image, path);
   if (request.drags) {
     if (!request.editable_mask) {
       throw new InputError(
@@ -48,7 +52,7 @@ export async function requestOperations(
     operations.forEach((op) => {
       validateOperation(op, ['editable_mask']);
     });
-    return operations;
+    return { operations, editableMask: editable };
   }
   const operations: RegionOperation[] = [];
   for (const [index, requested] of (request.operations ?? []).entries()) {
@@ -56,17 +60,14 @@ export async function requestOperations(
     const { mask, polygons } = requested.source;
     const source = mask
       ? await maskAt(mask, [...path, 'source', 'mask'])
-      : cropMask(
-          polygonMask(
-            (polygons ?? []).map((ring) => ring.map(pointFromRequest)),
-            image,
-          ),
-          working,
+      : polygonMask(
+          (polygons ?? []).map((ring) => ring.map(pointFromRequest)),
+          image,
         );
     const op: RegionOperation = { kind: requested.kind, source, target: pointFromRequest(requested.target) };
     if (requested.anchor) op.anchor = pointFromRequest(requested.anchor);
     validateOperation(op, path);
     operations.push(op);
   }
-  return operations;
+  return { operations, editableMask: null };
 }

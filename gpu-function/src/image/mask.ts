@@ -1,12 +1,15 @@
 /**
- * User masks, from an image file or from polygons, at the decoded image's size (crop them to
- * the working size with dragflow/region.ts cropMask, like the image).
+ * User masks, from an image file or from polygons, at the decoded image's size (the pipeline
+ * takes them to the working size, pipeline/working-image.ts, like the image).
  *
  * From a file (PNG expected; any format sharp reads is accepted), the contract's "white (> 50%)":
- * - if the file has an alpha channel that is not fully opaque, a pixel is inside when alpha > 127
- *   (a stroke painted on a transparent layer, whatever its colour);
- * - otherwise when the mean of its colour channels is > 127 (for grey masks, the grey level).
- * The mask must have exactly the image's size (mask_size_mismatch otherwise).
+ * - if the file has an alpha channel that is not fully opaque, a pixel is inside when alpha >
+ *   MASK_THRESHOLD (a stroke painted on a transparent layer, whatever its colour);
+ * - otherwise when the mean of its colour channels is > MASK_THRESHOLD (for grey masks, the grey
+ *   level).
+ * The mask must have exactly the image's size (mask_size_mismatch otherwise, from the header,
+ * before decoding), and must select at least one pixel (empty_region, saying the threshold and the
+ * brightest value found, so a too-dark grey mask is explained).
  *
  * From polygons (contract: simple polygons whose union is the region), vertices in pixel-centre
  * coordinates (dragflow/geometry.ts pointFromRequest): a pixel is inside when its centre is inside
@@ -19,29 +22,30 @@ import sharp, { type OutputInfo } from 'sharp';
 import type { Size } from '../dragflow/geometry.ts';
 import { createMask } from '../dragflow/region.ts';
 import type { BinaryMask, Point } from './binary-mask.ts';
+import { readHeader, unreadable } from './decode.ts';
 import { InputError } from './input-error.ts';
 
+/** A mask pixel is selected when its grey level (or alpha) is above this, of 255. */
+export const MASK_THRESHOLD = 127;
+
 export async function decodeMask(input: Uint8Array, image: Size, path: Path): Promise<BinaryMask> {
+  const { width, height } = (await readHeader(input, path)).autoOrient;
+  if (width !== image.width || height !== image.height) {
+    throw new InputError(
+      'mask_size_mismatch',
+      path,
+      `is ${width}x${height} but the image is ${image.width}x${image.height}; they must match`,
+    );
+  }
   let decoded: { data: Buffer; info: OutputInfo };
   try {
     decoded = await sharp(input, { limitInputPixels: image.width * image.height, autoOrient: true })
       .raw()
       .toBuffer({ resolveWithObject: true });
   } catch (error) {
-    throw new InputError(
-      'image_unreadable',
-      path,
-      `cannot be decoded as a mask (${(error as Error).message})`,
-    );
+    throw unreadable(path, error);
   }
   const { data, info } = decoded;
-  if (info.width !== image.width || info.height !== image.height) {
-    throw new InputError(
-      'mask_size_mismatch',
-      path,
-      `is ${info.width}x${info.height} but the image is ${image.width}x${image.height}; they must match`,
-    );
-  }
   const channels = info.channels;
   const colourChannels = channels === 2 || channels === 4 ? channels - 1 : channels;
   const pixels = info.width * info.height;
@@ -50,15 +54,29 @@ export async function decodeMask(input: Uint8Array, image: Size, path: Path): Pr
     useAlpha = data[p * channels + colourChannels]! < 255;
   }
   const mask = createMask(info.width, info.height);
+  let brightest = 0;
+  let selected = 0;
   for (let p = 0; p < pixels; p++) {
     const base = p * channels;
+    let level: number;
     if (useAlpha) {
-      mask.data[p] = data[base + colourChannels]! > 127 ? 1 : 0;
+      level = data[base + colourChannels]!;
     } else {
       let sum = 0;
       for (let c = 0; c < colourChannels; c++) sum += data[base + c]!;
-      mask.data[p] = sum > 127 * colourChannels ? 1 : 0;
+      level = sum / colourChannels;
     }
+    mask.data[p] = level > MASK_THRESHOLD ? 1 : 0;
+    selected += mask.data[p]!;
+    brightest = Math.max(brightest, level);
+  }
+  if (selected === 0) {
+    const what = useAlpha ? 'alpha' : 'grey level (mean of R, G, B)';
+    throw new InputError(
+      'empty_region',
+      path,
+      `selects no pixels: a pixel is selected when its ${what} is above ${MASK_THRESHOLD} of 255, and the highest here is ${Math.round(brightest)}`,
+    );
   }
   return mask;
 }

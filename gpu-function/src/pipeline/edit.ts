@@ -1,11 +1,17 @@
 /**
  * One DragFlow edit, end to end, as an explicit sequence of phases (shared/src/job.ts
- * PROGRESS_PHASES): preparing (validate, decode, operations, B, sessions, encode), inverting,
- * transport, intensify, sampling, decoding, encoding. Progress is reported per step; the signal is
- * checked before every transformer call; metrics come back with the image.
+ * PROGRESS_PHASES): preparing (validate, decode, operations, B, work plan and budget check,
+ * working image, sessions, encode), inverting, transport, intensify, sampling, decoding, encoding.
+ * Progress is reported per step with one overall percentage and time left (progress.ts); the
+ * signal is checked before every transformer call; metrics come back with the image.
  *
- * Beyond the paper: with `background_compositing`, the output keeps the original pixels outside B
- * (a FEATHER_WIDTH_PX seam inside B), so the background is exactly the input's.
+ * The model works on the plan's working image (work-plan.ts: a crop around B at a bounded size);
+ * an edit whose estimate is over the budget is refused (over_budget) before any model work. The
+ * result is resized back to the crop and blended into the full-resolution original.
+ *
+ * Beyond the paper: with `background_compositing`, the output keeps the original samples outside
+ * B (a FEATHER_WIDTH_PX seam inside B), so the background is exactly the input's, in the input's
+ * own pixel layout (greyscale, alpha and 16-bit samples kept; image/pixel-layout.ts).
  */
 import type { UrlPolicy } from '@dragflow/shared/https-url';
 import type { Progress, ProgressPhase } from '@dragflow/shared/job';
@@ -15,12 +21,15 @@ import { ensureDemoBundle } from '../bundle/demo.ts';
 import { verifyBundle } from '../bundle/verify.ts';
 import { compositeBackground, packedLatentMask } from '../dragflow/composite.ts';
 import { dragSchedule } from '../dragflow/drag-schedule.ts';
+import { validateOperation } from '../dragflow/operation.ts';
 import { resizeMask } from '../dragflow/region.ts';
 import type { LoadImageBytes } from '../dragflow/request-operations.ts';
 import { editTimesteps } from '../dragflow/schedule.ts';
 import type { BinaryMask } from '../image/binary-mask.ts';
-import { encodeImage, type OutputFormat } from '../image/encode.ts';
+import { encodeImage, encodeSamples, type OutputFormat } from '../image/encode.ts';
+import { describeLayout, formatLosses, isRgb8, type PixelLayout, RGB8 } from '../image/pixel-layout.ts';
 import type { Device } from './device.ts';
+import { asRejection, EditRejected } from './errors.ts';
 import { bundleFeatureDivisor, type FeatureDivisor } from './feature-divisor.ts';
 import { invert } from './invert.ts';
 import { KvCache } from './kv-cache.ts';
@@ -30,13 +39,26 @@ import { EditModel } from './model.ts';
 import { blockSettings } from './model-blocks.ts';
 import type { ModelCache, OpenedBundle } from './model-cache.ts';
 import { optimizeLatent } from './optimize.ts';
-import { inlineImageLoader, type PreparedEdit, prepareEdit } from './prepare.ts';
+import { inlineImageLoader, prepareEdit } from './prepare.ts';
+import { ProgressMeter } from './progress.ts';
 import { PromptEncoder, releaseTextEncodersSetting } from './prompt-encoder.ts';
 import { sampleEdit } from './sample.ts';
 import { editText } from './text-conditioning.ts';
+import {
+  type Budget,
+  checkBudget,
+  type CostProfile,
+  defaultBudget,
+  planWorkingSize,
+  type WorkPlan,
+} from './work-plan.ts';
+import { backToCrop, cropOf, workingMask, workingOperation, workingRgb } from './working-image.ts';
 
 export interface ProgressEvent extends Progress {
   transformer_calls: number;
+  /** The whole edit: share done (0..100) and estimated seconds left, null until known (progress.ts). */
+  percent: number;
+  seconds_left: number | null;
   /** PNG of the current latent decoded (every preview_interval iterations, when asked). */
   preview?: Uint8Array;
   /** Drag iterations where it is measured: the loss to the full transforms, before the update (optimize.ts). */
@@ -65,17 +87,27 @@ export interface EditRunOptions {
    * reopen for the next edit's new prompts. Default: the DRAGFLOW_RELEASE_TEXT_ENCODERS setting.
    */
   releaseTextEncoders?: boolean;
+  /** Most pixels the model works on (default per model, work-plan.ts defaultWorkingPixels). */
+  maxWorkingPixels?: number;
+  /** Refuse edits estimated over it (default: defaultBudget()). */
+  budget?: Budget;
+  /** Constants of the memory and time estimate (default: CPU_PROFILE, work-plan.ts). */
+  costProfile?: CostProfile;
 }
 
 export interface EditResult {
-  /** The edited image encoded as `format`, at the input's size. */
+  /** The edited image encoded as `format`, at the input's size and in its pixel layout where the format allows. */
   encoded: Uint8Array;
   format: OutputFormat;
   width: number;
   height: number;
+  /** The edited image as 8-bit sRGB (alpha flattened onto white, as the model saw it). */
   rgb: Uint8Array;
-  /** B at the input image's size (0 in the rows and columns beyond the working crop). */
+  /** B at the input image's size. */
   editableMask: BinaryMask;
+  /** The output's pixel layout: the input's (what `encoded` holds, as far as `format` allows). */
+  layout: PixelLayout;
+  plan: WorkPlan;
   metrics: EditMetrics;
 }
 
@@ -84,28 +116,12 @@ async function openBundle(dir: string | undefined): Promise<OpenedBundle> {
   return { dir, manifest: await verifyBundle(dir, { depth: 'full' }) };
 }
 
-/** B at the full image size. */
-function fullSizeMask(prepared: PreparedEdit): BinaryMask {
-  const { width, height } = prepared.original;
-  const out: BinaryMask = { width, height, data: new Uint8Array(width * height) };
-  const b = prepared.editable;
-  for (let y = 0; y < b.height; y++) out.data.set(b.data.subarray(y * b.width, (y + 1) * b.width), y * width);
-  return out;
-}
-
-/** The decoded edit pasted over the original's working crop (no compositing). */
-function pasteWorking(prepared: PreparedEdit, edited: Uint8Array): Uint8Array {
-  const { original, working } = prepared;
-  const out = original.rgb.slice();
-  for (let y = 0; y < working.height; y++) {
-    out.set(edited.subarray(y * working.width * 3, (y + 1) * working.width * 3), y * original.width * 3);
-  }
-  return out;
-}
-
 export async function runEdit(input: unknown, options: EditRunOptions = {}): Promise<EditResult> {
   const clock = new PhaseClock();
   let model: EditModel | undefined;
+  // Replaced by the plan's meter once the plan is known; preparing is 0%, time left unknown.
+  let meter = new ProgressMeter(1, null);
+  const progress = (finished = false) => meter.at(model?.counter.forwardEquivalents ?? 0, finished);
   const report = (phase: ProgressPhase, step: number, total: number, loss: number | null = null) =>
     options.onProgress?.({
       phase,
@@ -113,6 +129,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       total,
       loss,
       transformer_calls: model?.counter.transformerCalls ?? 0,
+      ...progress(phase === 'encoding' && step === total),
     });
 
   clock.enter('preparing');
@@ -123,13 +140,39 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
     options.limits,
     options.urlPolicy,
   );
-  const { settings, working } = prepared;
+  const { settings } = prepared;
   const bundle = await (options.models
     ? options.models.bundle(options.bundleDir ?? 'demo', () => openBundle(options.bundleDir))
     : openBundle(options.bundleDir));
+  const plan = planWorkingSize({
+    image: prepared.original,
+    editable: prepared.editable,
+    settings,
+    manifest: bundle.manifest,
+    ...(options.maxWorkingPixels === undefined ? {} : { maxWorkingPixels: options.maxWorkingPixels }),
+    ...(options.costProfile ? { costProfile: options.costProfile } : {}),
+  });
+  const refusal = checkBudget(plan, options.budget ?? defaultBudget());
+  if (refusal) throw new EditRejected([refusal]);
+  meter = new ProgressMeter(plan.estimate.forward_pass_equivalents, plan.estimate.seconds);
+  const { working, crop } = plan;
+  const operations = [];
+  for (const [index, op] of prepared.operations.entries()) {
+    const moved = await workingOperation(op, plan);
+    // A region may vanish when the working size is much smaller than the photo.
+    const path = prepared.editableMask ? ['editable_mask'] : ['operations', index];
+    try {
+      validateOperation(moved, path);
+    } catch (error) {
+      throw asRejection(error);
+    }
+    operations.push(moved);
+  }
+  const editable = await workingMask(prepared.editable, plan);
+  const modelRgb = await workingRgb(prepared.original.rgb, prepared.original, plan);
   const divisor = options.featureDivisor ?? bundleFeatureDivisor(bundle.manifest);
   const modelOptions = {
-    regions: prepared.operations.length,
+    regions: operations.length,
     settings: blockSettings(settings),
     ...(divisor === 'paper' ? {} : { featureDivisor: divisor }),
     ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
@@ -148,6 +191,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
     : openEncoder());
   model = await (options.models ? options.models.get(key, open) : open());
   model.beginEdit(options.signal);
+  meter.start();
   try {
     const m = model;
     const { config } = m;
@@ -163,17 +207,10 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       await encoder?.release();
     const latentSize = { width: working.width / m.latentScale, height: working.height / m.latentScale };
     const channels = m.latentChannels;
-    const imageLatent = packLatent(
-      await m.encode(rgbToPlanes(prepared.workingRgb, working)),
-      channels,
-      latentSize,
-    );
+    const imageLatent = packLatent(await m.encode(rgbToPlanes(modelRgb, working)), channels, latentSize);
     const times = editTimesteps(m.grid.width * m.grid.height, settings.steps, settings.skip_steps);
     // B at latent resolution by the method's rule (bilinear, > 0.5), as gradient-mask.ts does for /8.
-    const keep = packedLatentMask(
-      resizeMask(prepared.editable, latentSize.width, latentSize.height),
-      channels,
-    );
+    const keep = packedLatentMask(resizeMask(editable, latentSize.width, latentSize.height), channels);
     const toRgb = async (packed: Float32Array) =>
       planesToRgb(await m.decode(unpackLatent(packed, channels, latentSize)), working);
     report('preparing', 1, 1);
@@ -221,7 +258,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       guidance: settings.edit_guidance,
       text: text.target,
       kv,
-      operations: prepared.operations,
+      operations,
       schedule,
       onIteration: async ({ iteration, loss, fullTransformLoss }, latent) => {
         const intensify = iteration.phase === 'intensify';
@@ -233,6 +270,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
           total: intensify ? intensifyTotal : transportTotal,
           loss,
           transformer_calls: m.counter.transformerCalls,
+          ...progress(),
           ...(fullTransformLoss === undefined ? {} : { full_transform_loss: fullTransformLoss }),
         };
         if (settings.preview_interval > 0 && iteration.iteration % settings.preview_interval === 0) {
@@ -266,12 +304,20 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
 
     clock.enter('encoding');
     report('encoding', 0, 1);
-    const rgb = settings.background_compositing
-      ? compositeBackground(prepared.original, edited, prepared.editable)
-      : pasteWorking(prepared, edited);
-    const { width, height } = prepared.original;
+    const back = await backToCrop(edited, plan);
+    // Without compositing the whole crop is the model's (B's place is taken by the crop).
+    const blend = settings.background_compositing
+      ? cropOf(prepared.editable, crop)
+      : { ...crop, data: new Uint8Array(crop.width * crop.height).fill(1) };
+    const { original } = prepared;
+    const rgbOriginal = { width: original.width, height: original.height, layout: RGB8, data: original.rgb };
+    const rgb = compositeBackground(rgbOriginal, back, blend, crop).data as Uint8Array;
+    const samples = isRgb8(original.samples.layout)
+      ? { ...rgbOriginal, data: rgb }
+      : compositeBackground(original.samples, back, blend, crop);
+    const { width, height } = original;
     const format = settings.output_format;
-    const encoded = await encodeImage(rgb, width, height, {
+    const encoded = await encodeSamples(samples, {
       format,
       ...(format === 'png' ? {} : { quality: settings.output_quality }),
     });
@@ -280,10 +326,14 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
 
     const total = clock.total;
     const editableArea = prepared.editable.data.reduce((sum, v) => sum + v, 0);
+    const layout = original.samples.layout;
     const metrics: EditMetrics = {
       model: bundle.manifest.model,
+      generative_prior: bundle.manifest.generative_prior,
       image: { width, height },
       working_image: { ...working },
+      working_crop: { ...crop },
+      estimate: { ...plan.estimate },
       operations: prepared.operations.length,
       transformer_calls: m.counter.transformerCalls,
       calls: { ...m.counter.calls },
@@ -300,13 +350,23 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       full_transform_losses: fullTransformLosses,
       learning_rates: { transport: settings.transport_lr, intensify: settings.intensify_lr },
       feature_map: { ...m.featureSize },
-      editable_area_fraction: editableArea / (working.width * working.height),
+      editable_area_fraction: editableArea / (width * height),
+      ...(prepared.editableMask
+        ? { outside_editable_mask: changedOutside(original.rgb, rgb, prepared.editableMask) }
+        : {}),
       notes: [
         ...m.notes,
         ...text.notes,
         `feature maps ${m.featureSize.width}x${m.featureSize.height}: ${divisor === 'paper' ? "the paper's divisor" : `divisor ${divisor}, as the bundle's features graph`}`,
         ...(bundle.manifest.notice ? [`bundle notice: ${bundle.manifest.notice}`] : []),
         `seed ${settings.seed}: no step of this pipeline draws random numbers (encoding uses the posterior mean)`,
+        `working image ${working.width}x${working.height} from the ${crop.width}x${crop.height} crop at (${crop.x}, ${crop.y}) of the ${width}x${height} image; the result is resized back and blended in`,
+        ...(isRgb8(layout)
+          ? []
+          : [
+              `input ${describeLayout(layout)}: kept exactly outside B; inside B the model's RGB is ${layout.grey ? 'turned to grey (Rec. 601 luma)' : 'used'}${layout.depth === 16 ? ' widened to 16 bits' : ''}${layout.alpha ? ' and opaque' : ''}`,
+            ]),
+        ...formatLosses(layout, format).map((loss) => `output: ${loss}`),
       ],
     };
     return {
@@ -315,10 +375,29 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       width,
       height,
       rgb,
-      editableMask: fullSizeMask(prepared),
+      editableMask: prepared.editable,
+      layout,
+      plan,
       metrics,
     };
   } finally {
     if (!options.models) await model.release();
   }
+}
+
+/** Pixels outside the user's editable mask whose output differs from the input (8-bit RGB). */
+function changedOutside(
+  before: Uint8Array,
+  after: Uint8Array,
+  mask: BinaryMask,
+): { pixels: number; changed: number; share: number } {
+  let pixels = 0;
+  let changed = 0;
+  for (let p = 0; p < mask.data.length; p++) {
+    if (mask.data[p]) continue;
+    pixels++;
+    const o = p * 3;
+    if (before[o] !== after[o] || before[o + 1] !== after[o + 1] || before[o + 2] !== after[o + 2]) changed++;
+  }
+  return { pixels, changed, share: pixels === 0 ? 0 : changed / pixels };
 }

@@ -12,8 +12,15 @@ import type { ProgressPhase } from '@dragflow/shared/job';
 import type { FluxConfig } from '../flux/config.ts';
 import type { FeatureTap } from '../flux/features.ts';
 import type { FullTransformLoss } from './optimize.ts';
+import type { EditEstimate } from './work-plan.ts';
 
 export type CallKind = 'velocity' | 'features' | 'drag_step' | 'vae';
+
+/** Share of a full forward that a pass through the blocks up to the deepest tap costs. */
+export function trunkFraction(config: FluxConfig, taps: readonly FeatureTap[]): number {
+  const deepest = Math.max(...taps.map((t) => t.block)) + 1;
+  return deepest / (config.depth + config.depthSingleBlocks);
+}
 
 export class CallCounter {
   readonly calls: Record<CallKind, number> = { velocity: 0, features: 0, drag_step: 0, vae: 0 };
@@ -21,8 +28,7 @@ export class CallCounter {
   private readonly trunkFraction: number;
 
   constructor(config: FluxConfig, taps: readonly FeatureTap[]) {
-    const deepest = Math.max(...taps.map((t) => t.block)) + 1;
-    this.trunkFraction = deepest / (config.depth + config.depthSingleBlocks);
+    this.trunkFraction = trunkFraction(config, taps);
   }
 
   get transformerCalls(): number {
@@ -65,8 +71,14 @@ export class PhaseClock {
 
 export interface EditMetrics {
   model: string;
+  /** False for bundles whose weights know nothing about images (the demo): edits show the mechanics only. */
+  generative_prior: boolean;
   image: { width: number; height: number };
   working_image: { width: number; height: number };
+  /** The part of the image the model saw (work-plan.ts), resized to working_image. */
+  working_crop: { x: number; y: number; width: number; height: number };
+  /** What the plan predicted before any work (work-plan.ts EditEstimate). */
+  estimate: EditEstimate;
   operations: number;
   transformer_calls: number;
   calls: Record<CallKind, number>;
@@ -92,7 +104,10 @@ export interface EditMetrics {
   learning_rates: { transport: number; intensify: number };
   /** Size of the supervised feature maps. */
   feature_map: { width: number; height: number };
+  /** B's share of the image. */
   editable_area_fraction: number;
+  /** With drags: output pixels outside the request's editable_mask that differ from the input. */
+  outside_editable_mask?: { pixels: number; changed: number; share: number };
   notes: string[];
 }
 

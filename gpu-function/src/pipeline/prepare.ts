@@ -1,7 +1,10 @@
 /**
- * From a request to what the model needs: the request validated (both contract stages), the image
- * decoded and cropped to the working size (sides floored to 16), the region operations, the
- * gradient mask B, the resolved settings and the prompts.
+ * From a request to what the edit needs, all at the image's full size: the request validated (both
+ * contract stages), the image decoded, the region operations, the gradient mask B, the resolved
+ * settings and the prompts. The working size and crop come next (work-plan.ts), from B.
+ *
+ * With drags, B is kept inside the request's editable_mask (what the user allows to change) unless
+ * the option grow_editable_mask lets it follow the moved region beyond it.
  */
 import { checkAgainstImage, type EditRequest, parseEditRequest } from '@dragflow/shared/edit-request';
 import type { Path } from '@dragflow/shared/errors';
@@ -9,12 +12,11 @@ import type { UrlPolicy } from '@dragflow/shared/https-url';
 import { decodeBase64, type ImageRef, parseDataUri } from '@dragflow/shared/image-ref';
 import { type Limits, resolveLimits } from '@dragflow/shared/limits';
 import { resolveSettings, type Settings } from '@dragflow/shared/presets';
-import type { Size } from '../dragflow/geometry.ts';
 import { gradientMask } from '../dragflow/gradient-mask.ts';
 import type { RegionOperation } from '../dragflow/operation.ts';
 import { type LoadImageBytes, requestOperations } from '../dragflow/request-operations.ts';
 import type { BinaryMask } from '../image/binary-mask.ts';
-import { cropRgb, type DecodedImage, decodeImage, workingSize } from '../image/decode.ts';
+import { type DecodedImage, decodeImage } from '../image/decode.ts';
 import { asRejection, EditRejected, rejection } from './errors.ts';
 
 export interface Prompts {
@@ -30,12 +32,12 @@ export interface PreparedEdit {
   prompts: Prompts;
   /** The decoded image at its own size (the output has this size). */
   original: DecodedImage;
-  /** Its top-left crop with sides floored to 16: what the model edits. */
-  working: Size;
-  workingRgb: Uint8Array;
+  /** At image size. */
   operations: RegionOperation[];
-  /** B at working-image size. */
+  /** B at image size: the only pixels the edit may change. */
   editable: BinaryMask;
+  /** With drags: the request's editable_mask at image size. */
+  editableMask: BinaryMask | null;
 }
 
 /** Reads data-URI images; other references (uploads, URLs) are fetched by the server before this. */
@@ -66,20 +68,23 @@ export async function prepareEdit(
     const original = await decodeImage(await load(request.image, ['image']), limits, ['image']);
     const checked = checkAgainstImage(request, original, limits);
     if (!checked.ok) throw new EditRejected(checked.errors);
-    const operations = await requestOperations(request, original, load);
-    const working = workingSize(original);
-    const editable = gradientMask(operations, working);
+    const { operations, editableMask } = await requestOperations(request, original, load);
+    const settings = resolveSettings(request.options);
+    const editable = gradientMask(operations, original);
+    if (editableMask && !settings.grow_editable_mask) {
+      for (let i = 0; i < editable.data.length; i++)
+        editable.data[i] = editable.data[i]! & editableMask.data[i]!;
+    }
     const background = request.prompts?.background ?? '';
     const editing = request.prompts?.editing ?? '';
     return {
       request,
-      settings: resolveSettings(request.options),
+      settings,
       prompts: { background, editing, target: [background, editing].filter((p) => p !== '').join(' ') },
       original,
-      working,
-      workingRgb: cropRgb(original.rgb, original, working),
       operations,
       editable,
+      editableMask,
     };
   } catch (error) {
     throw asRejection(error);

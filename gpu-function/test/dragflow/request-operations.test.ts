@@ -8,7 +8,7 @@ import { requestOperations } from '../../src/dragflow/request-operations.ts';
 import type { InputError } from '../../src/image/input-error.ts';
 import { blockMask, pixelsOf } from './helpers.ts';
 
-/** The decoded image is 70 x 40, so the working image is its 64 x 32 top-left crop. */
+/** The decoded image is 70 x 40; operations come at that size (the working size is chosen later). */
 const image = { width: 70, height: 40 };
 
 /** A white-on-black PNG of the image's size with the block x0..x1, y0..y1 white. */
@@ -39,9 +39,9 @@ async function errorOf(json: unknown): Promise<[string, string]> {
 }
 
 describe('requestOperations', () => {
-  it('builds operations from polygons and masks in pixel-centre coordinates at the working size', async () => {
+  it('builds operations from polygons and masks in pixel-centre coordinates at the image size', async () => {
     uploads.set('mask', await maskPng(20, 10, 23, 13));
-    const ops = await requestOperations(
+    const { operations: ops, editableMask } = await requestOperations(
       parsed({
         image: { upload: 'photo' },
         operations: [
@@ -67,10 +67,11 @@ describe('requestOperations', () => {
       load,
     );
     expect(ops.map((op) => [op.kind, op.source.width, op.source.height])).toEqual([
-      ['relocate', 64, 32],
-      ['rotate', 64, 32],
+      ['relocate', 70, 40],
+      ['rotate', 70, 40],
     ]);
-    expect(pixelsOf(ops[0]!.source)).toEqual(pixelsOf(blockMask(64, 32, 2, 4, 5, 7)));
+    expect(editableMask).toBeNull();
+    expect(pixelsOf(ops[0]!.source)).toEqual(pixelsOf(blockMask(70, 40, 2, 4, 5, 7)));
     expect(ops[0]!.target).toEqual({ x: 30, y: 6 });
     expect(maskCentroid(ops[1]!.source)).toEqual({ x: 21.5, y: 11.5 });
     expect(ops[1]!.anchor).toEqual({ x: 4.5, y: 4.5 });
@@ -78,7 +79,7 @@ describe('requestOperations', () => {
 
   it('turns drags on an editable mask into operations', async () => {
     uploads.set('editable', await maskPng(10, 10, 14, 14));
-    const ops = await requestOperations(
+    const { operations: ops, editableMask } = await requestOperations(
       parsed({
         image: { upload: 'photo' },
         drags: [{ handle: [12.5, 12.5], target: [40.5, 20.5] }],
@@ -90,10 +91,11 @@ describe('requestOperations', () => {
     expect(ops).toHaveLength(1);
     expect(ops[0]!.kind).toBe('relocate');
     expect(ops[0]!.target).toEqual({ x: 40, y: 20 });
+    expect(pixelsOf(editableMask!)).toEqual(pixelsOf(blockMask(70, 40, 10, 10, 14, 14)));
   });
 
-  it('reports regions that the working crop empties and drags without an editable mask', async () => {
-    // Columns 64..69 are beyond the 64-pixel working width.
+  it('keeps regions in the right columns (no crop), reports empty regions and drags without an editable mask', async () => {
+    // Columns 64..69: a region there is kept (the working size is taken by resizing, not cropping).
     const strip = {
       kind: 'relocate',
       source: {
@@ -107,7 +109,26 @@ describe('requestOperations', () => {
       },
       target: [10, 10],
     };
-    expect(await errorOf({ image: { upload: 'photo' }, operations: [strip] })).toEqual([
+    const { operations } = await requestOperations(
+      parsed({ image: { upload: 'photo' }, operations: [strip] }),
+      image,
+      load,
+    );
+    expect(maskCentroid(operations[0]!.source)!.x).toBeGreaterThan(64);
+    // A sliver thinner than a pixel centre selects nothing.
+    const sliver = {
+      ...strip,
+      source: {
+        polygons: [
+          [
+            [65.1, 1],
+            [65.2, 1],
+            [65.2, 9],
+          ],
+        ],
+      },
+    };
+    expect(await errorOf({ image: { upload: 'photo' }, operations: [sliver] })).toEqual([
       'empty_region',
       'operations[0].source',
     ]);

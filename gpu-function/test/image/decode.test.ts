@@ -1,7 +1,7 @@
 import { crc32 } from 'node:zlib';
 import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
-import { cropRgb, decodeImage, workingSize } from '../../src/image/decode.ts';
+import { decodeImage } from '../../src/image/decode.ts';
 import type { InputError } from '../../src/image/input-error.ts';
 
 /** Raw RGB where the left half is red and the right half blue. */
@@ -119,12 +119,63 @@ describe('decodeImage', () => {
   });
 });
 
-describe('working image', () => {
-  it('floors sides to a multiple of 16 and crops the top-left part', () => {
-    expect(workingSize({ width: 513, height: 767 })).toEqual({ width: 512, height: 752 });
-    expect(workingSize({ width: 64, height: 1024 })).toEqual({ width: 64, height: 1024 });
-    const rgb = Uint8Array.from({ length: 3 * 2 * 3 }, (_, i) => i);
-    expect([...cropRgb(rgb, { width: 3, height: 2 }, { width: 2, height: 1 })]).toEqual([0, 1, 2, 3, 4, 5]);
-    expect(() => cropRgb(rgb, { width: 3, height: 2 }, { width: 4, height: 1 })).toThrow(RangeError);
+describe("decoder failures in the contract's words", () => {
+  it('refuses a 20000x20000 header as image_too_large, not as a decoder failure', async () => {
+    const png = await sharp({ create: { width: 64, height: 64, channels: 3, background: '#808080' } })
+      .png()
+      .toBuffer();
+    png.writeUInt32BE(20_000, 16);
+    png.writeUInt32BE(20_000, 20);
+    png.writeUInt32BE(crc32(png.subarray(12, 29)), 29);
+    expect(await codeOf(png)).toEqual([
+      'image_too_large',
+      'image: is 20000x20000; each side must be at most 2048',
+    ]);
+  });
+
+  it("reports truncated PNG and JPEG data without the decoder library's messages", async () => {
+    const noise = Uint8Array.from({ length: 200 * 200 * 3 }, (_, i) => (i * 2_654_435_761) >>> 24);
+    const raw = { raw: { width: 200, height: 200, channels: 3 as const } };
+    for (const encoded of [
+      await sharp(noise, raw).png().toBuffer(),
+      await sharp(noise, raw).jpeg().toBuffer(),
+    ]) {
+      const [code, message] = await codeOf(encoded.subarray(0, encoded.length / 2));
+      expect(code).toBe('image_unreadable');
+      expect(message).toBe(
+        'image: cannot be decoded: the file is truncated or its image data is corrupt (not a complete PNG, JPEG or WebP)',
+      );
+      expect(message).not.toMatch(/vips|libpng|jpeg image/i);
+    }
+  });
+});
+
+describe("samples in the input's own layout", () => {
+  it('keeps alpha, 16-bit samples and greyscale, and shares the buffer for plain 8-bit RGB', async () => {
+    const rgba16 = Uint16Array.from({ length: 64 * 64 * 4 }, (_, i) => (i * 2_654_435_761) % 65_536);
+    const png16 = await sharp(rgba16, { raw: { width: 64, height: 64, channels: 4 } })
+      .toColourspace('rgb16')
+      .png()
+      .toBuffer();
+    const decoded16 = await decodeImage(png16);
+    expect(decoded16.samples.layout).toEqual({ grey: false, alpha: true, depth: 16 });
+    expect([...decoded16.samples.data]).toEqual([...rgba16]);
+
+    const grey = Uint8Array.from({ length: 64 * 64 }, (_, i) => i % 251);
+    const greyPng = await sharp(grey, { raw: { width: 64, height: 64, channels: 1 } })
+      .toColourspace('b-w')
+      .png()
+      .toBuffer();
+    const decodedGrey = await decodeImage(greyPng);
+    expect(decodedGrey.samples.layout).toEqual({ grey: true, alpha: false, depth: 8 });
+    expect([...decodedGrey.samples.data]).toEqual([...grey]);
+    expect(pixel(decodedGrey, 5, 0)).toEqual([5, 5, 5]);
+
+    const rgb = await decodeImage(
+      await sharp(halves(64, 64), { raw: { width: 64, height: 64, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
+    expect(rgb.samples.data).toBe(rgb.rgb);
   });
 });

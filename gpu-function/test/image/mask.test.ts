@@ -50,6 +50,18 @@ describe('decodeMask', () => {
       'operations[1].source.mask: is 5x4 but the image is 6x4; they must match',
     ]);
     expect((await errorOf(Uint8Array.of(0, 1)))[0]).toBe('image_unreadable');
+    // A grey mask too dark to select anything says the threshold and its brightest level.
+    expect(
+      await errorOf(
+        await png(
+          1,
+          Array.from({ length: 24 }, () => [100]),
+        ),
+      ),
+    ).toEqual([
+      'empty_region',
+      'operations[1].source.mask: selects no pixels: a pixel is selected when its grey level (mean of R, G, B) is above 127 of 255, and the highest here is 100',
+    ]);
   });
 });
 
