@@ -1,12 +1,15 @@
 /**
- * Bad input through the CLI: each case exits 2 with `error <code>: <message>` from the contract and
- * no stack trace; and through the API, the same codes as EditRejected.
+ * Bad input through the CLI (issue 12, items 5 and 3): each case exits 2 with one line
+ * `error <code>: <message>` naming the flag the user typed, in plain words (no decoder internals,
+ * thresholds stated), no stack trace, nothing on stdout; and through the API, the same codes as
+ * EditRejected.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { crc32 } from 'node:zlib';
 import { runEdit } from '@dragflow/gpu-function/pipeline/edit';
 import { EditRejected } from '@dragflow/gpu-function/pipeline/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -28,6 +31,16 @@ beforeAll(async () => {
   await writeFile(file('mask-small.png'), await maskPng(shapeMask(48, 48, shape), 48, 48));
   await writeFile(file('empty.png'), await maskPng(new Uint8Array(64 * 64), 64, 64));
   await writeFile(file('not-an-image.png'), 'this is not a PNG');
+  await writeFile(file('grey-mask.png'), await pngOf(new Uint8Array(64 * 64).fill(100), 64, 64, 1));
+  const png = await pngOf(scene.rgb, 64, 64);
+  await writeFile(file('truncated.png'), png.subarray(0, png.length - 200));
+  // A 64x64 PNG whose header says 20000x20000.
+  const huge = Buffer.from(png);
+  huge.writeUInt32BE(20_000, 16);
+  huge.writeUInt32BE(20_000, 20);
+  huge.writeUInt32BE(crc32(huge.subarray(12, 29)), 29);
+  await writeFile(file('huge.png'), huge);
+  await mkdir(file('a-folder.png'));
 });
 
 afterAll(async () => {
@@ -48,60 +61,87 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 
 describe('dragflow edit with bad input', () => {
   const out = () => ['--out', file('out.png')];
+  const image = (name = 'image.png') => ['--image', file(name)];
+  const mask = (name = 'mask.png') => ['--mask', file(name)];
+  const relocate = ['--op', 'relocate', '--to', '40,28'];
   const cases: [string, () => string[], string, RegExp][] = [
     [
       'unreadable image',
-      () => [
-        '--image',
-        file('not-an-image.png'),
-        '--mask',
-        file('mask.png'),
-        '--op',
-        'relocate',
-        '--to',
-        '40,28',
-      ],
+      () => [...image('not-an-image.png'), ...mask(), ...relocate],
       'image_unreadable',
-      /not-an-image\.png: not a PNG, JPEG or WebP image$/,
+      /^--image \S*not-an-image\.png: not a PNG, JPEG or WebP image$/,
     ],
     [
       'missing image file',
-      () => ['--image', file('nope.png'), '--mask', file('mask.png'), '--op', 'relocate', '--to', '40,28'],
+      () => [...image('nope.png'), ...mask(), ...relocate],
       'image_unreadable',
-      /nope\.png: ENOENT/,
+      /^--image \S*nope\.png: no such file$/,
+    ],
+    [
+      'a folder as the image',
+      () => [...image('a-folder.png'), ...mask(), ...relocate],
+      'image_unreadable',
+      /^--image \S*a-folder\.png: is a folder, not an image file$/,
+    ],
+    [
+      'truncated PNG',
+      () => [...image('truncated.png'), ...mask(), ...relocate],
+      'image_unreadable',
+      /^--image \S*truncated\.png: cannot be decoded: the file is truncated or its image data is corrupt/,
+    ],
+    [
+      '20000x20000 PNG',
+      () => [...image('huge.png'), ...mask(), ...relocate],
+      'image_too_large',
+      /^--image \S*huge\.png: is 20000x20000; each side must be at most 2048$/,
     ],
     [
       'wrong mask size',
-      () => [
-        '--image',
-        file('image.png'),
-        '--mask',
-        file('mask-small.png'),
-        '--op',
-        'relocate',
-        '--to',
-        '40,28',
-      ],
+      () => [...image(), ...mask('mask-small.png'), ...relocate],
       'mask_size_mismatch',
-      /^operations\[0\]\.source\.mask: is 48x48 but the image is 64x64/,
+      /^--mask \S*mask-small\.png: is 48x48 but the image is 64x64/,
     ],
     [
       'target outside the image',
-      () => ['--image', file('image.png'), '--mask', file('mask.png'), '--op', 'relocate', '--to', '70,28'],
+      () => [...image(), ...mask(), '--op', 'relocate', '--to', '70,28'],
       'coordinate_outside_image',
-      /^operations\[0\]\.target: point \(70, 28\) lies outside the 64x64 image/,
+      /^--to: point \(70, 28\) lies outside the 64x64 image/,
+    ],
+    [
+      'negative target',
+      () => [...image(), ...mask(), '--op', 'relocate', '--to', '-10,30'],
+      'coordinate_outside_image',
+      /^--to: point \(-10, 30\) has a negative/,
     ],
     [
       'rotate without anchor',
-      () => ['--image', file('image.png'), '--mask', file('mask.png'), '--op', 'rotate', '--to', '40,28'],
+      () => [...image(), ...mask(), '--op', 'rotate', '--to', '40,28'],
       'anchor_required',
-      /^operations\[0\]\.anchor: is required for a rotate operation/,
+      /^--anchor: is required for a rotate operation/,
     ],
     [
       'empty mask',
-      () => ['--image', file('image.png'), '--mask', file('empty.png'), '--op', 'relocate', '--to', '40,28'],
+      () => [...image(), ...mask('empty.png'), ...relocate],
       'empty_region',
-      /^operations\[0\]\.source/,
+      /^--mask \S*empty\.png: selects no pixels: a pixel is selected when its grey level \(mean of R, G, B\) is above 127 of 255, and the highest here is 0$/,
+    ],
+    [
+      'grey mask below the threshold',
+      () => [...image(), ...mask('grey-mask.png'), ...relocate],
+      'empty_region',
+      /is above 127 of 255, and the highest here is 100$/,
+    ],
+    [
+      'unknown option',
+      () => [...image(), ...mask(), ...relocate, '--sped', '3'],
+      'usage',
+      /^unknown option --sped \(see dragflow edit --help\)$/,
+    ],
+    [
+      'option without its value',
+      () => [...image(), ...mask(), '--op', 'relocate', '--to'],
+      'usage',
+      /^--to needs a value \(see dragflow edit --help\)$/,
     ],
   ];
   it.each(cases)(

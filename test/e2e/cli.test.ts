@@ -84,7 +84,7 @@ describe('dragflow edit', () => {
       image: { width: 64, height: 64 },
     });
     expect(metrics.notes.join('\n')).toContain('seed 7');
-    expect(stderr).toMatch(/out\.png: 64x64 png, 131 transformer calls/);
+    expect(stderr).toMatch(/out\.png: 64x64 png \(RGB, 8-bit\), 131 transformer calls/);
     const out = await pixelsOf(file('out.png'));
     expect(out.info).toMatchObject({ width: 64, height: 64 });
     expect(await sharp(await readFile(file('b.png'))).metadata()).toMatchObject({ width: 64, height: 64 });
@@ -102,16 +102,16 @@ describe('dragflow edit', () => {
     expect(inB / (SIZE * SIZE)).toBeCloseTo(metrics.editable_area_fraction, 6);
   });
 
-  it('edits a ReD Bench sample and a DragBench sample', async () => {
+  it('edits a ReD Bench sample and a DragBench sample (fast preset)', async () => {
     for (const [flag, sample] of [
       ['--redbench', 'redbench'],
       ['--dragbench', 'dragbench'],
     ] as const) {
       const out = file(`${sample}.png`);
-      const { stdout } = await cli([flag, file(sample), '--json', '--out', out]);
+      const { stdout } = await cli([flag, file(sample), '--preset', 'fast', '--json', '--out', out]);
       const metrics = JSON.parse(stdout);
       expect(metrics.operations).toBe(1);
-      expect(metrics.calls.drag_step).toBe(70);
+      expect(metrics.calls.drag_step).toBe(22);
       expect((await pixelsOf(out)).info).toMatchObject({ width: 64, height: 64 });
     }
   });

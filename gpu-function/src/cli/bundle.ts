@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import {
   buildFromCheckpoints,
   buildRandomBundle,
@@ -8,34 +7,53 @@ import {
   type ReleasedModel,
 } from '../bundle/build.ts';
 import { ensureDemoBundle } from '../bundle/demo.ts';
-import { BundleError } from '../bundle/errors.ts';
 import { STORAGE_DTYPES } from '../bundle/manifest.ts';
 import { inspectBundle } from '../bundle/verify.ts';
-import type { Command } from './main.ts';
+import { CliError, type Command, EXIT, EXIT_CODE_TABLE, parseFlags, wantsHelp } from './command.ts';
+import { reportFailure } from './failure.ts';
 
-const USAGE = [
+const BUILD_USAGE = [
   'usage:',
   '  dragflow bundle build --from <weights dir> --model flux1-dev|flux1-schnell --out <dir>',
   '                        [--storage bfloat16|float16|float32]',
   '  dragflow bundle build --random --config tiny --seed <n> --out <dir>',
-  '  dragflow bundle verify <dir> [--sizes-only]',
-  '  dragflow bundle demo',
   '',
-  'build --from: converts <dir>/<model>.safetensors and <dir>/ae.safetensors (names, shapes and dtypes are',
+  '--from: converts <dir>/<model>.safetensors and <dir>/ae.safetensors (names, shapes and dtypes are',
   '        checked first), streaming every tensor into external-data files with bounded memory.',
-  'build --random: deterministic random weights for tests (no generative prior).',
-  'verify: checks manifest.json (integrity, format version, family, schema) and the size and sha256 of',
-  '        every file; exits 0 when intact, 1 with one line per problem otherwise.',
-  "demo:  prints the embedded demo bundle's folder, generating it on first use",
-  '       (in $DRAGFLOW_CACHE, default ~/.cache/dragflow).',
+  '--random: deterministic random weights for tests (no generative prior).',
+].join('\n');
+
+const VERIFY_USAGE = [
+  'usage: dragflow bundle verify <dir> [--sizes-only]',
+  '',
+  'Checks manifest.json (integrity, format version, family, schema) and the size and sha256 of every',
+  'file (--sizes-only: sizes only); exits 0 when intact, 2 with one line per problem otherwise.',
+].join('\n');
+
+const DEMO_USAGE = [
+  'usage: dragflow bundle demo',
+  '',
+  "Prints the embedded demo bundle's folder, generating it on first use (in $DRAGFLOW_CACHE,",
+  'default ~/.cache/dragflow).',
+].join('\n');
+
+const USAGE = [
+  'usage: dragflow bundle build|verify|demo ... (dragflow bundle <subcommand> --help for each)',
+  '',
+  BUILD_USAGE,
+  '',
+  VERIFY_USAGE,
+  '',
+  DEMO_USAGE,
+  '',
+  EXIT_CODE_TABLE,
 ].join('\n');
 
 /** Progress on stderr every this many weight bytes, so a 24 GB build is visibly alive. */
 const PROGRESS_EVERY_BYTES = 1024 ** 3;
 
-function usageError(message: string): number {
-  process.stderr.write(`dragflow bundle: ${message}\n${USAGE}\n`);
-  return 2;
+function usageError(message: string): never {
+  throw new CliError('usage', `${message} (see dragflow bundle --help)`);
 }
 
 function oneOf<T extends string>(value: string | undefined, allowed: readonly T[]): T | undefined {
@@ -43,18 +61,20 @@ function oneOf<T extends string>(value: string | undefined, allowed: readonly T[
 }
 
 async function build(args: string[]): Promise<number> {
-  const { values } = parseArgs({
-    args,
-    options: {
-      from: { type: 'string' },
-      model: { type: 'string' },
-      random: { type: 'boolean', default: false },
-      config: { type: 'string' },
-      seed: { type: 'string' },
-      storage: { type: 'string' },
-      out: { type: 'string' },
-    },
+  const { values: flags } = parseFlags('bundle build', args, {
+    from: { type: 'string' },
+    model: { type: 'string' },
+    random: { type: 'boolean' },
+    config: { type: 'string' },
+    seed: { type: 'string' },
+    storage: { type: 'string' },
+    out: { type: 'string' },
   });
+  const values = flags as Partial<
+    Record<'from' | 'model' | 'config' | 'seed' | 'storage' | 'out', string>
+  > & {
+    random?: boolean;
+  };
   if (values.out === undefined) return usageError('build needs --out <dir>');
   let streamed = 0;
   let reported = 0;
@@ -91,34 +111,30 @@ async function build(args: string[]): Promise<number> {
     `${values.out}: ${result.body.family}/${result.body.model} bundle written (${files} files, ` +
       `${result.weightBytes} weight bytes, graphs: ${result.body.graphs.map((g) => g.name).join(', ')})\n`,
   );
-  return 0;
+  return EXIT.ok;
 }
 
 async function demo(args: string[]): Promise<number> {
-  if (args.length > 0) return usageError(`demo takes no arguments, got '${args[0]}'`);
+  parseFlags('bundle demo', args, {});
   const started = performance.now();
   const { dir, built } = await ensureDemoBundle();
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   process.stdout.write(`${dir}\n`);
   process.stderr.write(`demo bundle ${built ? 'generated' : 'verified'} in ${seconds} s\n`);
-  return 0;
+  return EXIT.ok;
 }
 
 async function verify(args: string[]): Promise<number> {
-  const { positionals, values } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { 'sizes-only': { type: 'boolean', default: false } },
-  });
-  const [dir, ...extra] = positionals;
-  if (dir === undefined || extra.length > 0) return usageError('verify expects exactly one bundle directory');
+  const { positionals, values } = parseFlags('bundle verify', args, { 'sizes-only': { type: 'boolean' } }, 1);
+  const [dir] = positionals;
+  if (dir === undefined) return usageError('verify expects one bundle directory');
   const report = await inspectBundle(dir, { depth: values['sizes-only'] ? 'sizes' : 'full' });
   if (report.manifest === null || report.problems.length > 0) {
     for (const problem of report.problems) process.stderr.write(`${problem.code}: ${problem.message}\n`);
     process.stderr.write(
       `dragflow bundle verify: ${dir} is NOT intact (${report.problems.length} problem(s))\n`,
     );
-    return 1;
+    return EXIT.input;
   }
   const { manifest } = report;
   const fileCount = Object.keys(manifest.files).length + 1;
@@ -128,32 +144,38 @@ async function verify(args: string[]): Promise<number> {
       `commercial use ${manifest.licence.commercial_use ? 'allowed' : 'NOT allowed'})\n`,
   );
   if (manifest.notice !== undefined) process.stdout.write(`notice: ${manifest.notice}\n`);
-  return 0;
+  return EXIT.ok;
 }
 
-const subcommands: Record<string, (args: string[]) => Promise<number>> = { build, verify, demo };
+const subcommands: Record<string, { run: (args: string[]) => Promise<number>; usage: string }> = {
+  build: { run: build, usage: BUILD_USAGE },
+  verify: { run: verify, usage: VERIFY_USAGE },
+  demo: { run: demo, usage: DEMO_USAGE },
+};
 
-/** `dragflow bundle <verify|build> ...`: model bundles. Bad input prints a message, never a stack trace. */
+/**
+ * `dragflow bundle <build|verify|demo> ...`: model bundles. Refused bundles and bad sources are the
+ * user's to fix (BundleError, exit 2): one line, no stack trace.
+ */
 export const bundle: Command = {
   summary: 'build or verify a model bundle (manifest + ONNX graphs + external weights)',
+  usage: USAGE,
   async run(args) {
     const [name, ...rest] = args;
     const sub = name === undefined ? undefined : subcommands[name];
-    if (sub === undefined) {
-      process.stderr.write(
-        `${name === undefined ? '' : `dragflow bundle: unknown subcommand '${name}'\n`}${USAGE}\n`,
-      );
-      return 2;
+    if (name === undefined || name === '--help' || name === '-h') {
+      (name === undefined ? process.stderr : process.stdout).write(`${USAGE}\n`);
+      return name === undefined ? EXIT.input : EXIT.ok;
     }
     try {
-      return await sub(rest);
+      if (sub === undefined) usageError(`unknown subcommand '${name}'`);
+      if (wantsHelp(rest)) {
+        process.stdout.write(`${sub.usage}\n${EXIT_CODE_TABLE}\n`);
+        return EXIT.ok;
+      }
+      return await sub.run(rest);
     } catch (error) {
-      const errorCode = (error as { code?: string }).code;
-      if (errorCode?.startsWith('ERR_PARSE_ARGS_')) return usageError((error as Error).message);
-      // Refused bundles and bad sources are the user's to fix: one line, no stack trace.
-      const code = error instanceof BundleError ? error.code : ((error as { code?: string }).code ?? 'error');
-      process.stderr.write(`dragflow bundle ${name}: ${code}: ${(error as Error).message}\n`);
-      return 1;
+      return reportFailure(error);
     }
   },
 };

@@ -2,21 +2,23 @@
  * `npx dragflow demo`: a real DragFlow edit on the embedded demo bundle. The sample is
  * synthesised here (a red ball on a sky-to-ground gradient, 256x256); the ball is relocated 96 px to
  * the right. The inputs, the result and the editable mask B are written to --out (default: a
- * `dragflow-demo` folder in the system temp folder) and their paths printed.
+ * `dragflow-demo` folder in the system temp folder) and their paths printed (with --json, one JSON
+ * document holding the metrics and the paths).
  *
  * The demo bundle has no generative prior: the ball moves, but the area it leaves is not repainted.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parseArgs } from 'node:util';
 import type { EditRequest } from '@dragflow/shared/edit-request';
 import { DEMO_IMAGE_SIZE } from '../bundle/demo.ts';
 import { encodeImage } from '../image/encode.ts';
-import { editToFiles, reportFailure } from './edit.ts';
-import type { Command } from './main.ts';
+import { CliError, type Command, EXIT, EXIT_CODE_TABLE, parseFlags, wantsHelp } from './command.ts';
+import { editToFiles } from './edit.ts';
+import { reportFailure } from './failure.ts';
+import { checkOutputs, writeOutputs } from './output-files.ts';
 
 const BALL = { x: 76, y: 132, radius: 36 };
+const DEFAULT_DIR = join(tmpdir(), 'dragflow-demo');
 const MOVE_X = 96;
 
 /** The scene and the ball's mask, as interleaved RGB. */
@@ -40,29 +42,75 @@ export function demoScene(): { rgb: Uint8Array; mask: Uint8Array; width: number;
   return { rgb, mask, width, height };
 }
 
+const USAGE = [
+  'usage: dragflow demo [--out <dir>] [--force] [--preset paper|fast] [--json]',
+  '',
+  'Synthesises a 256x256 scene (a red ball over a sky and a meadow), relocates the ball 96 px to the',
+  'right on the embedded demo bundle (built on first use), and writes input.png, mask.png, edited.png',
+  'and editable-mask.png.',
+  '',
+  `  --out <dir>      where to write them (default ${DEFAULT_DIR}, whose files each run replaces);`,
+  '                   files already in a folder you name are replaced only with --force.',
+  "  --preset <name>  paper (default: the paper's settings) or fast (fewer steps, not the paper's).",
+  '  --json           print one JSON document on stdout: the metrics and the file paths.',
+  '  -h, --help       this help.',
+  '',
+  'The demo bundle has no generative prior: the ball moves, the area it leaves is not repainted, and',
+  'the edit shows 8x8 block mosaics and ghost copies (README, "What the demo bundle shows").',
+  EXIT_CODE_TABLE,
+].join('\n');
+
+const FLAGS = {
+  out: { type: 'string' },
+  force: { type: 'boolean' },
+  preset: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
 export const demo: Command = {
   summary: 'run a demo drag edit on the embedded demo bundle (writes the result and prints where)',
-  async run(args) {
+  usage: USAGE,
+  interruptible: true,
+  async run(args, context) {
+    if (wantsHelp(args)) {
+      process.stdout.write(`${USAGE}\n`);
+      return EXIT.ok;
+    }
+    const json = args.includes('--json');
     try {
-      const { values } = parseArgs({
-        args,
-        options: { out: { type: 'string' }, json: { type: 'boolean', default: false } },
-      });
-      const dir = values.out ?? join(tmpdir(), 'dragflow-demo');
-      await mkdir(dir, { recursive: true });
+      const { values } = parseFlags('demo', args, FLAGS);
+      const dir = typeof values.out === 'string' ? values.out : DEFAULT_DIR;
+      // The default folder is the demo's own: its files from an earlier run are replaced.
+      const force = values.force === true || dir === DEFAULT_DIR;
+      const preset = values.preset ?? 'paper';
+      if (preset !== 'paper' && preset !== 'fast') {
+        throw new CliError('invalid_value', `--preset must be paper or fast, got "${preset}"`);
+      }
+      const files = {
+        input: { flag: '--out', path: join(dir, 'input.png') },
+        mask: { flag: '--out', path: join(dir, 'mask.png') },
+        edited: { flag: '--out', path: join(dir, 'edited.png') },
+        editableMask: { flag: '--out', path: join(dir, 'editable-mask.png') },
+      };
+      await checkOutputs(Object.values(files), [], force);
       const scene = demoScene();
       const png = async (rgb: Uint8Array) => encodeImage(rgb, scene.width, scene.height, { format: 'png' });
-      const files = { input: join(dir, 'input.png'), mask: join(dir, 'mask.png') };
-      await writeFile(files.input, await png(scene.rgb));
-      await writeFile(files.mask, await png(scene.mask));
-      const dataUri = async (rgb: Uint8Array) =>
-        `data:image/png;base64,${(await png(rgb)).toString('base64')}`;
+      const inputPng = await png(scene.rgb);
+      const maskPng = await png(scene.mask);
+      await writeOutputs(
+        [
+          { ...files.input, bytes: inputPng },
+          { ...files.mask, bytes: maskPng },
+        ],
+        force,
+      );
+      const dataUri = (bytes: Uint8Array) => `data:image/png;base64,${Buffer.from(bytes).toString('base64')}`;
       const request: EditRequest = {
-        image: { data: await dataUri(scene.rgb) },
+        image: { data: dataUri(inputPng) },
         operations: [
           {
             kind: 'relocate',
-            source: { mask: { data: await dataUri(scene.mask) } },
+            source: { mask: { data: dataUri(maskPng) } },
             target: [BALL.x + MOVE_X, BALL.y],
           },
         ],
@@ -70,20 +118,32 @@ export const demo: Command = {
           background: 'a red ball in front of a blue sky above green grass',
           editing: 'the ball moved to the right',
         },
-        options: { background_compositing: true },
+        options: { background_compositing: true, ...(preset === 'fast' ? { preset } : {}) },
       };
       process.stderr.write(
-        `dragflow demo: relocating the ball in ${files.input} by ${MOVE_X} px on the demo bundle\n`,
+        `dragflow demo: relocating the ball in ${files.input.path} by ${MOVE_X} px on the demo bundle\n`,
       );
-      const out = join(dir, 'edited.png');
-      const saveMask = join(dir, 'editable-mask.png');
-      const code = await editToFiles(request, { out, saveMask, json: values.json });
-      process.stdout.write(
-        `input:         ${files.input}\nmask:          ${files.mask}\nedited:        ${out}\neditable mask: ${saveMask}\n`,
+      const result = await editToFiles(
+        request,
+        { out: files.edited, saveMask: files.editableMask, force },
+        { signal: context.signal },
       );
-      return code;
+      const paths = {
+        input: files.input.path,
+        mask: files.mask.path,
+        edited: files.edited.path,
+        editable_mask: files.editableMask.path,
+      };
+      if (values.json) {
+        process.stdout.write(`${JSON.stringify({ ...result.metrics, files: paths })}\n`);
+      } else {
+        process.stdout.write(
+          `input:         ${paths.input}\nmask:          ${paths.mask}\nedited:        ${paths.edited}\neditable mask: ${paths.editable_mask}\n`,
+        );
+      }
+      return EXIT.ok;
     } catch (error) {
-      return reportFailure(error);
+      return reportFailure(error, { json });
     }
   },
 };

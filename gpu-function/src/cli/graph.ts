@@ -1,29 +1,38 @@
 import { opInference } from '../graph/ops.ts';
 import { gradientRules } from '../graph/rules.ts';
-import type { Command } from './main.ts';
+import { CliError, type Command, EXIT, EXIT_CODE_TABLE, parseFlags, wantsHelp } from './command.ts';
+import { reportFailure } from './failure.ts';
 
-const usage =
-  'usage: dragflow graph ops\n  lists the ONNX ops the graph builder emits: one per line, Name<TAB>grad|forward-only\n';
+const USAGE = [
+  'usage: dragflow graph ops',
+  '  lists the ONNX ops the graph builder emits: one per line, Name<TAB>grad|forward-only',
+  EXIT_CODE_TABLE,
+].join('\n');
 
 /** `dragflow graph ops`: which ops the graph toolkit can build and which it can differentiate. */
 export const graph: Command = {
   summary: 'list the graph builder ops and whether each has a gradient rule',
+  usage: USAGE,
   async run(args) {
-    const [sub, ...rest] = args;
-    if (sub === '--help' || sub === '-h') {
-      process.stdout.write(usage);
-      return 0;
+    if (wantsHelp(args)) {
+      process.stdout.write(`${USAGE}\n`);
+      return EXIT.ok;
     }
-    if (sub !== 'ops' || rest.length > 0) {
-      process.stderr.write(
-        `dragflow graph: expected 'ops'${sub ? `, got '${[sub, ...rest].join(' ')}'` : ''}\n${usage}`,
-      );
-      return 2;
+    try {
+      const { positionals } = parseFlags('graph', args, {}, 1);
+      if (positionals[0] !== 'ops') {
+        throw new CliError(
+          'usage',
+          `expected 'ops'${positionals[0] ? `, got '${positionals[0]}'` : ''} (see dragflow graph --help)`,
+        );
+      }
+      const lines = Object.keys(opInference)
+        .sort()
+        .map((op) => `${op}\t${op in gradientRules ? 'grad' : 'forward-only'}`);
+      process.stdout.write(`${lines.join('\n')}\n`);
+      return EXIT.ok;
+    } catch (error) {
+      return reportFailure(error);
     }
-    const lines = Object.keys(opInference)
-      .sort()
-      .map((op) => `${op}\t${op in gradientRules ? 'grad' : 'forward-only'}`);
-    process.stdout.write(`${lines.join('\n')}\n`);
-    return 0;
   },
 };

@@ -38,7 +38,7 @@ describe('dragflow bundle', () => {
     bytes[100] = bytes[100]! ^ 0x04;
     await writeFile(path, bytes);
     const broken = dragflow('bundle', 'verify', out);
-    expect(broken.code).toBe(1);
+    expect(broken.code).toBe(2);
     expect(broken.stderr).toMatch(
       /^bundle_hash_mismatch: features\.onnx: sha256 [0-9a-f]{64} differs from the manifest's/,
     );
@@ -46,10 +46,10 @@ describe('dragflow bundle', () => {
     expect(broken.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('answers bad input with a message and a non-zero exit code', () => {
+  it('answers bad input with one line and exit code 2', () => {
     const missing = join(root, 'nothing-here');
     const cases: [string[], number, string][] = [
-      [['verify', missing], 1, `bundle_not_found: ${missing} is not a bundle directory`],
+      [['verify', missing], 2, `bundle_not_found: ${missing} is not a bundle directory`],
       [
         ['build', '--random', '--config', 'tiny', '--seed', 'x', '--out', join(root, 'b')],
         2,
@@ -67,11 +67,15 @@ describe('dragflow bundle', () => {
       ],
       [
         ['build', '--from', root, '--model', 'flux1-dev', '--out', join(root, 'd')],
-        1,
-        `dragflow bundle build: bundle_source_invalid: ${join(root, 'flux1-dev.safetensors')} not found; --from must hold flux1-dev.safetensors\n`,
+        2,
+        `error bundle_source_invalid: ${join(root, 'flux1-dev.safetensors')} not found; --from must hold flux1-dev.safetensors\n`,
       ],
-      [['build', '--out', join(root, 'e'), '--speed'], 2, "Unknown option '--speed'"],
-      [['frobnicate'], 2, "unknown subcommand 'frobnicate'"],
+      [
+        ['build', '--out', join(root, 'e'), '--speed'],
+        2,
+        'error usage: unknown option --speed (see dragflow bundle build --help)\n',
+      ],
+      [['frobnicate'], 2, "error usage: unknown subcommand 'frobnicate' (see dragflow bundle --help)\n"],
     ];
     for (const [args, code, message] of cases) {
       const result = dragflow('bundle', ...args);

@@ -12,6 +12,8 @@ function capture(stream: NodeJS.WriteStream): () => string {
   return () => chunks.join('');
 }
 
+const context = { signal: new AbortController().signal };
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
@@ -19,7 +21,7 @@ afterEach(() => {
 describe('dragflow graph ops', () => {
   it('lists one op per line with its gradient status, sorted', async () => {
     const stdout = capture(process.stdout);
-    expect(await graph.run(['ops'])).toBe(0);
+    expect(await graph.run(['ops'], context)).toBe(0);
     const lines = stdout().trimEnd().split('\n');
     for (const line of lines) expect(line).toMatch(/^[A-Za-z]+\t(grad|forward-only)$/);
     expect(lines).toContain('MatMul\tgrad');
@@ -37,7 +39,7 @@ describe('dragflow graph ops', () => {
 
   it('rejects anything but `ops` with usage and exit code 2', async () => {
     const stderr = capture(process.stderr);
-    expect(await graph.run(['list'])).toBe(2);
-    expect(stderr()).toContain("dragflow graph: expected 'ops', got 'list'");
+    expect(await graph.run(['list'], context)).toBe(2);
+    expect(stderr()).toBe("error usage: expected 'ops', got 'list' (see dragflow graph --help)\n");
   });
 });
