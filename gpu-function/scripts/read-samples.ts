@@ -8,31 +8,19 @@
  * Exit status: 0 when every sample was read and round-tripped, 1 otherwise, 2 on bad usage.
  * Contract rejections (e.g. more drags than the API allows) are listed but do not fail the run.
  */
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { checkAgainstImage, type EditRequest, parseEditRequest } from '@dragflow/shared/edit-request';
-import { DRAGBENCH_FILES, readDragBenchSample, writeDragBenchSample } from '../src/formats/dragbench.ts';
+import { readDragBenchSample, writeDragBenchSample } from '../src/formats/dragbench.ts';
 import { dragBenchToEditRequest, redBenchToEditRequest } from '../src/formats/edit-request.ts';
-import { REDBENCH_FILES, readRedBenchSample, writeRedBenchSample } from '../src/formats/redbench.ts';
-
-/** How deep below the given directory sample folders are looked for (DragBench: category/sample). */
-const MAX_DEPTH = 4;
+import { readRedBenchSample, writeRedBenchSample } from '../src/formats/redbench.ts';
+import { findSampleFolders, type SampleKind } from '../src/formats/sample-folders.ts';
 
 interface Outcome {
   read: boolean;
   accepted: boolean;
-}
-
-async function sampleFolders(dir: string, depth: number): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const names = new Set(entries.filter((entry) => entry.isFile()).map((entry) => entry.name));
-  const isSample = names.has(REDBENCH_FILES.instruction) || names.has(DRAGBENCH_FILES.metadata);
-  if (isSample || depth === MAX_DEPTH) return isSample ? [dir] : [];
-  const children = entries.filter((entry) => entry.isDirectory()).map((entry) => join(dir, entry.name));
-  const nested = await Promise.all(children.sort().map((child) => sampleFolders(child, depth + 1)));
-  return nested.flat();
 }
 
 function contractVerdict(request: EditRequest, width: number, height: number): string {
@@ -58,9 +46,9 @@ async function roundTrip<T>(
   }
 }
 
-async function describeSample(folder: string): Promise<[string, Outcome]> {
+async function describeSample(folder: string, kind: SampleKind): Promise<[string, Outcome]> {
   try {
-    if ((await readdir(folder)).includes(REDBENCH_FILES.instruction)) {
+    if (kind === 'redbench') {
       const sample = await readRedBenchSample(folder);
       const { width, height } = sample.image;
       const operations = sample.operations
@@ -97,11 +85,11 @@ async function main(args: string[]): Promise<number> {
     process.stderr.write('usage: tsx gpu-function/scripts/read-samples.ts <dir>\n');
     return 2;
   }
-  const folders = await sampleFolders(root, 0);
+  const folders = await findSampleFolders(root);
   let read = 0;
   let accepted = 0;
-  for (const folder of folders) {
-    const [line, outcome] = await describeSample(folder);
+  for (const { dir: folder, kind } of folders) {
+    const [line, outcome] = await describeSample(folder, kind);
     process.stdout.write(`${relative(root, folder) || '.'}: ${line}\n`);
     read += Number(outcome.read);
     accepted += Number(outcome.accepted);
