@@ -9,11 +9,20 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { crc32 } from 'node:zlib';
 import { runEdit } from '@dragflow/gpu-function/pipeline/edit';
 import { EditRejected } from '@dragflow/gpu-function/pipeline/errors';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blankScene, disk, maskPng, paint, pngOf, requestFor, shapeMask } from './scenes.ts';
+import { claimingSize } from '../../gpu-function/test/image/png-header.ts';
+import {
+  blankScene,
+  CLI_DISK,
+  disk,
+  maskPng,
+  pngOf,
+  requestFor,
+  shapeMask,
+  writeDiskScene,
+} from './scenes.ts';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../gpu-function/bin/dragflow.js');
@@ -23,23 +32,13 @@ const file = (name: string) => join(dir, name);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pipeline-bad-'));
-  const scene = blankScene(64, 64);
-  const shape = disk(27.5, 27.5, 10);
-  paint(scene, shape, [220, 40, 40]);
-  await writeFile(file('image.png'), await pngOf(scene.rgb, 64, 64));
-  await writeFile(file('mask.png'), await maskPng(shapeMask(64, 64, shape), 64, 64));
-  await writeFile(file('mask-small.png'), await maskPng(shapeMask(48, 48, shape), 48, 48));
+  const { image: png } = await writeDiskScene(file);
+  await writeFile(file('mask-small.png'), await maskPng(shapeMask(48, 48, CLI_DISK), 48, 48));
   await writeFile(file('empty.png'), await maskPng(new Uint8Array(64 * 64), 64, 64));
   await writeFile(file('not-an-image.png'), 'this is not a PNG');
   await writeFile(file('grey-mask.png'), await pngOf(new Uint8Array(64 * 64).fill(100), 64, 64, 1));
-  const png = await pngOf(scene.rgb, 64, 64);
   await writeFile(file('truncated.png'), png.subarray(0, png.length - 200));
-  // A 64x64 PNG whose header says 20000x20000.
-  const huge = Buffer.from(png);
-  huge.writeUInt32BE(20_000, 16);
-  huge.writeUInt32BE(20_000, 20);
-  huge.writeUInt32BE(crc32(huge.subarray(12, 29)), 29);
-  await writeFile(file('huge.png'), huge);
+  await writeFile(file('huge.png'), claimingSize(png, 20_000, 20_000));
   await mkdir(file('a-folder.png'));
 });
 

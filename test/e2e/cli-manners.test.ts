@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { main } from '@dragflow/gpu-function/cli/main';
 import sharp from 'sharp';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { blankScene, disk, maskPng, paint, pngOf, shapeMask } from './scenes.ts';
+import { writeDiskScene } from './scenes.ts';
 
 const CLI = join(import.meta.dirname, '../../gpu-function/bin/dragflow.js');
 
@@ -22,11 +22,7 @@ const file = (name: string) => join(dir, name);
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'cli-manners-'));
-  const scene = blankScene(64, 64);
-  const shape = disk(27.5, 27.5, 10);
-  paint(scene, shape, [220, 40, 40]);
-  await writeFile(file('image.png'), await pngOf(scene.rgb, 64, 64));
-  await writeFile(file('mask.png'), await maskPng(shapeMask(64, 64, shape), 64, 64));
+  await writeDiskScene(file);
   await writeFile(file('a-file'), 'not a folder');
   await mkdir(file('taken.png'));
 });

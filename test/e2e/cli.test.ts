@@ -3,7 +3,7 @@
  * bundle): exit 0, the image and B written at the image's size, metrics as one JSON object.
  */
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -11,7 +11,7 @@ import { writeDragBenchSample } from '@dragflow/gpu-function/formats/dragbench';
 import { writeRedBenchSample } from '@dragflow/gpu-function/formats/redbench';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { blankScene, disk, maskPng, paint, pngOf, shapeMask } from './scenes.ts';
+import { CLI_DISK, disk, shapeMask, writeDiskScene } from './scenes.ts';
 
 const run = promisify(execFile);
 const CLI = join(import.meta.dirname, '../../gpu-function/bin/dragflow.js');
@@ -19,16 +19,13 @@ const SIZE = 64;
 
 let dir: string;
 const file = (name: string) => join(dir, name);
-const shape = disk(27.5, 27.5, 10);
+const shape = CLI_DISK;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'pipeline-cli-'));
-  const scene = blankScene(SIZE, SIZE);
-  paint(scene, shape, [220, 40, 40]);
-  const image = await pngOf(scene.rgb, SIZE, SIZE);
-  const mask = { width: SIZE, height: SIZE, data: shapeMask(SIZE, SIZE, shape) };
-  await writeFile(file('image.png'), image);
-  await writeFile(file('mask.png'), await maskPng(mask.data, SIZE, SIZE));
+  const scene = await writeDiskScene(file);
+  const image = scene.image;
+  const mask = { width: SIZE, height: SIZE, data: scene.mask };
   const encoded = { bytes: image, width: SIZE, height: SIZE };
   await writeRedBenchSample(file('redbench'), {
     image: encoded,

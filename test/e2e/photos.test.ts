@@ -40,15 +40,17 @@ function paintDisk(rgb: Uint8Array, width: number, height: number, shape: (x: nu
     for (let x = 0; x < width; x++) if (shape(x, y)) rgb.set([220, 40, 40], (y * width + x) * 3);
 }
 
-async function relocation(
-  image: Uint8Array,
+/** A textured photo with a red disk, and the request (fast preset) that moves the disk to `target`. */
+async function diskOnPhoto(
   width: number,
   height: number,
   shape: ReturnType<typeof disk>,
   target: [number, number],
-): Promise<EditRequest> {
-  return {
-    image: dataUri(image),
+): Promise<{ rgb: Uint8Array; request: EditRequest }> {
+  const rgb = texturedRgb(width, height);
+  paintDisk(rgb, width, height, shape);
+  const request: EditRequest = {
+    image: dataUri(await pngOf(rgb, width, height)),
     operations: [
       {
         kind: 'relocate',
@@ -58,15 +60,13 @@ async function relocation(
     ],
     options: { preset: 'fast' },
   };
+  return { rgb, request };
 }
 
 describe('a 2048x1024 photo', () => {
   it('edits a crop around B at a bounded working size and keeps every pixel outside B exactly', async () => {
     const [width, height] = [2048, 1024];
-    const rgb = texturedRgb(width, height);
-    const shape = disk(1500.5, 500.5, 30);
-    paintDisk(rgb, width, height, shape);
-    const request = await relocation(await pngOf(rgb, width, height), width, height, shape, [1541, 501]);
+    const { rgb, request } = await diskOnPhoto(width, height, disk(1500.5, 500.5, 30), [1541, 501]);
     const result = await runEdit(request, { maxWorkingPixels: 128 * 128 });
     const { working_crop: crop, working_image: working } = result.metrics;
     expect([result.width, result.height]).toEqual([width, height]);
@@ -107,10 +107,7 @@ describe('a 2048x1024 photo', () => {
   });
 
   it('is refused before any model work when its estimate is over the budget', async () => {
-    const [width, height] = [2048, 1024];
-    const rgb = texturedRgb(width, height);
-    const shape = disk(1000.5, 500.5, 200);
-    const request = await relocation(await pngOf(rgb, width, height), width, height, shape, [1101, 501]);
+    const { request } = await diskOnPhoto(2048, 1024, disk(1000.5, 500.5, 200), [1101, 501]);
     const phases: string[] = [];
     const error = await runEdit(request, {
       budget: { memoryBytes: 512 * 1024 ** 2, seconds: 3600 },
@@ -123,6 +120,24 @@ describe('a 2048x1024 photo', () => {
       /^image: the edit needs an estimated \d+\.\d\d GiB of memory at the working size \d+x\d+; the budget is 0\.50 GiB$/,
     );
     expect(phases).toEqual(['preparing 0/1']);
+  });
+  it('says when a region is too small to survive the resize to the working size', async () => {
+    const { request } = await diskOnPhoto(2048, 1024, disk(300.5, 500.5, 250), [700, 501]);
+    const tiny = await maskPng(shapeMask(2048, 1024, disk(1800.5, 500.5, 1.5)), 2048, 1024);
+    request.operations!.push({ kind: 'relocate', source: { mask: dataUri(tiny) }, target: [1821, 501] });
+    const phases: string[] = [];
+    const error = await runEdit(request, {
+      maxWorkingPixels: 64 * 64,
+      onProgress: (event: ProgressEvent) => phases.push(event.phase),
+    }).catch((e: unknown) => e);
+    expect((error as EditRejected).errors[0]).toMatchObject({
+      code: 'empty_region',
+      path: ['operations', 1, 'source'],
+    });
+    expect((error as EditRejected).errors[0]!.message).toMatch(
+      /^operations\[1\]\.source: is too small to keep any pixel at the working size \d+x\d+ \(the \d+x\d+ crop around the edit resized\); select a larger region or raise the working size$/,
+    );
+    expect(phases).toEqual(['preparing']);
   });
 });
 
@@ -210,13 +225,9 @@ describe('pixel layouts', () => {
 
 describe('no input pixel lost to the multiple-of-16 rule', () => {
   it('moves a region in the last columns of a 100x72 image (resized, not cropped)', async () => {
-    const [width, height] = [100, 72];
-    const rgb = texturedRgb(width, height);
-    const shape = disk(92.5, 36.5, 6);
-    paintDisk(rgb, width, height, shape);
-    const result = await runEdit(
-      await relocation(await pngOf(rgb, width, height), width, height, shape, [60, 37]),
-    );
+    const width = 100;
+    const { request } = await diskOnPhoto(width, 72, disk(92.5, 36.5, 6), [60, 37]);
+    const result = await runEdit(request);
     expect(result.metrics.working_crop).toEqual({ x: 0, y: 0, width: 100, height: 72 });
     expect(result.metrics.working_image).toEqual({ width: 96, height: 80 });
     // Columns 96..99 were dropped before; the region there now moves: the target is red.

@@ -5,7 +5,7 @@
  * Shapes are placed so that their centroids fall on centres of the demo bundle's 8-px feature
  * cells; then a move by whole cells is an exact warp of the start features.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { EditRequest, RegionOperation } from '@dragflow/shared/edit-request';
@@ -166,6 +166,21 @@ export function orientation(scene: Scene, region: Shape, colour: Rgb): number {
     xy += (x - mx) * (y - my);
   }
   return (0.5 * Math.atan2(2 * xy, xx - yy) * 180) / Math.PI;
+}
+
+/** The CLI tests' scene: a 64x64 red disk (centre 27.5, 27.5, radius 10) and its mask, written as image.png and mask.png. */
+export const CLI_DISK = disk(27.5, 27.5, 10);
+
+export async function writeDiskScene(
+  file: (name: string) => string,
+): Promise<{ image: Uint8Array; mask: Uint8Array }> {
+  const scene = blankScene(64, 64);
+  paint(scene, CLI_DISK, [220, 40, 40]);
+  const image = await pngOf(scene.rgb, 64, 64);
+  const mask = shapeMask(64, 64, CLI_DISK);
+  await writeFile(file('image.png'), image);
+  await writeFile(file('mask.png'), await maskPng(mask, 64, 64));
+  return { image, mask };
 }
 
 /** Prints a test's measured figures on one line, so a run shows the numbers its assertions bound. */

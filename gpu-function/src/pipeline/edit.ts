@@ -22,14 +22,14 @@ import { verifyBundle } from '../bundle/verify.ts';
 import { compositeBackground, packedLatentMask } from '../dragflow/composite.ts';
 import { dragSchedule } from '../dragflow/drag-schedule.ts';
 import { validateOperation } from '../dragflow/operation.ts';
-import { resizeMask } from '../dragflow/region.ts';
+import { maskArea, resizeMask } from '../dragflow/region.ts';
 import type { LoadImageBytes } from '../dragflow/request-operations.ts';
 import { editTimesteps } from '../dragflow/schedule.ts';
 import type { BinaryMask } from '../image/binary-mask.ts';
 import { encodeImage, encodeSamples, type OutputFormat } from '../image/encode.ts';
 import { describeLayout, formatLosses, isRgb8, type PixelLayout, RGB8 } from '../image/pixel-layout.ts';
 import type { Device } from './device.ts';
-import { asRejection, EditRejected } from './errors.ts';
+import { asRejection, EditRejected, rejection } from './errors.ts';
 import { bundleFeatureDivisor, type FeatureDivisor } from './feature-divisor.ts';
 import { invert } from './invert.ts';
 import { KvCache } from './kv-cache.ts';
@@ -160,9 +160,17 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
   for (const [index, op] of prepared.operations.entries()) {
     const moved = await workingOperation(op, plan);
     // A region may vanish when the working size is much smaller than the photo.
-    const path = prepared.editableMask ? ['editable_mask'] : ['operations', index];
+    const path = prepared.editableMask ? ['editable_mask'] : ['operations', index, 'source'];
+    if (maskArea(moved.source) === 0) {
+      const { width, height } = plan.working;
+      throw rejection(
+        'empty_region',
+        path,
+        `is too small to keep any pixel at the working size ${width}x${height} (the ${plan.crop.width}x${plan.crop.height} crop around the edit resized); select a larger region or raise the working size`,
+      );
+    }
     try {
-      validateOperation(moved, path);
+      validateOperation(moved, path.slice(0, prepared.editableMask ? 1 : 2));
     } catch (error) {
       throw asRejection(error);
     }
