@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
   const controller = new AbortController();
   const onInterrupt = () => {
     if (controller.signal.aborted || !command.interruptible) process.exit(EXIT.interrupted);
-    process.stderr.write('\ninterrupting: stopping before the next model call (Ctrl-C again to quit now)\n');
+    process.stderr.write('\ninterrupting: stopping cleanly (Ctrl-C again to quit now)\n');
     controller.abort();
   };
   process.on('SIGINT', onInterrupt);

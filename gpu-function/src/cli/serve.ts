@@ -6,7 +6,7 @@
  */
 import { startServer } from '../server/server.ts';
 import { parseSettings, SettingsError, settingsHelp } from '../server/settings.ts';
-import type { Command } from './main.ts';
+import type { Command } from './command.ts';
 
 /** How long the process may linger after a complete shutdown before it exits regardless. */
 const EXIT_AFTER_SHUTDOWN_MS = 5_000;
@@ -17,6 +17,11 @@ function log(line: string): void {
 
 export const serve: Command = {
   summary: 'serve the Cog-compatible prediction API (the GPU function) on a bundle or the demo bundle',
+  get usage() {
+    return settingsHelp();
+  },
+  // The first Ctrl-C shuts the server down gracefully (below); a second one ends it at once.
+  interruptible: true,
   async run(args) {
     if (args.includes('--help') || args.includes('-h')) {
       process.stdout.write(`${settingsHelp()}\n`);
