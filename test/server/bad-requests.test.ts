@@ -237,7 +237,8 @@ const cases: Case[] = [
     }),
     422,
     'empty_region',
-    'operations.0.source',
+    // The mask decoder reports it at the mask, saying the > 127 threshold and the brightest level.
+    'operations.0.source.mask',
   ],
   [
     'a target outside the image',
