@@ -306,7 +306,7 @@ export function runLimits(
   if (device !== undefined) {
     const known = DEVICES.find((name) => name === device);
     if (!known)
-      throw new CliError('invalid_value', `--device must be one of ${DEVICES.join(', ')}, got "${device}"`);
+      throw new CliError('invalid_value', `--device must be one of ${DEVICES.join(', ')}, got '${device}'`);
     limits.device = known;
   }
   const side = str(values, 'working-size');

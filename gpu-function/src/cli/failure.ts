@@ -39,7 +39,7 @@ function userFailure(error: unknown, options: FailureOptions): { code: string; m
   }
   if (error instanceof InputError)
     return { code: error.code, message: contractMessage(error.error, options) };
-  if (error instanceof CliError || error instanceof BundleError)
+  if (error instanceof CliError || error instanceof BundleError || error instanceof DeviceError)
     return { code: error.code, message: error.message };
   if (error instanceof SampleFormatError) {
     // Its message already starts with its code.

@@ -46,8 +46,8 @@ import { sampleEdit } from './sample.ts';
 import { editText } from './text-conditioning.ts';
 import {
   type Budget,
-  checkBudget,
   type CostProfile,
+  checkBudget,
   defaultBudget,
   planWorkingSize,
   type WorkPlan,
