@@ -81,8 +81,12 @@ export const METHOD = {
   loss: 'l1_mean_all_elements',
   /** Warped masks and the editable mask are binarised at this threshold. */
   maskThreshold: 0.5,
-  /** Warps of features and masks. */
-  warp: { interpolation: 'bilinear', padding: 'border' },
+  /**
+   * Warps (reference code, dragger.py and dragger_utils.py grid_sample): features repeat the border,
+   * masks (p and the moved region of B) read zeros outside the image, so a region leaving the image
+   * is dropped there.
+   */
+  warp: { interpolation: 'bilinear', featurePadding: 'border', maskPadding: 'zeros' },
   /** w_i = clamp(base + numerator / (S_i + offset), min, max), S_i = mask area fraction; gamma_i = w_i / sum w. */
   regionWeight: { base: 1, numerator: 0.5, offset: 0.1, min: 1, max: 5 },
   /** Injected K/V fully replace the live ones (eta = 0) at every timestep. */

@@ -72,5 +72,10 @@ describe('presets', () => {
     expect(METHOD.scheduleShift).toEqual({ minTokens: 256, minMu: 0.5, maxTokens: 4096, maxMu: 1.15 });
     expect(METHOD.regionWeight).toEqual({ base: 1, numerator: 0.5, offset: 0.1, min: 1, max: 5 });
     expect([METHOD.maxTextTokens, METHOD.imageSideMultiple, METHOD.maskThreshold]).toEqual([256, 16, 0.5]);
+    expect(METHOD.warp).toEqual({
+      interpolation: 'bilinear',
+      featurePadding: 'border',
+      maskPadding: 'zeros',
+    });
   });
 });

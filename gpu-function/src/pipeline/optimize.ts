@@ -4,8 +4,8 @@
  * operations' affine schedules (transport: k/K of each transform, then intensify at the full one),
  * each update followed by the hard background constraint z <- B z + (1 - B) z_bg.
  *
- * Targets at feature resolution (h, w): warp(F0, A_i^k) per operation, and p_i = the source mask
- * resized to (h, w), warped by A_i^k, > 0.5. The loss and its gradient come from the drag-step graph.
+ * Targets at feature resolution (h, w): warp(F0, A_i^k) per operation (border padding), and p_i =
+ * the source mask resized bilinearly to (h, w), warped by A_i^k with zero padding, > 0.5. The loss and its gradient come from the drag-step graph.
  *
  * The loss of iteration k is taken against that iteration's own target, which moves, so it rises
  * during transport by design. Whether transport does its job is measured separately: the loss of
@@ -18,10 +18,10 @@ import { METHOD } from '@dragflow/shared/presets';
 import { applyAffine, invertAffine } from '../dragflow/affine.ts';
 import type { DragIteration } from '../dragflow/drag-schedule.ts';
 import { operationTransform, type RegionOperation } from '../dragflow/operation.ts';
-import { maskToPlanes, thresholdPlanes } from '../dragflow/region.ts';
+import { maskToPlanes } from '../dragflow/region.ts';
 import { regionWeights } from '../dragflow/region-weights.ts';
 import { type Planes, resampleInto, resizeBilinear } from '../dragflow/resample.ts';
-import { warpPlanes } from '../dragflow/warp.ts';
+import { warpSoftMask } from '../dragflow/warp.ts';
 import type { BinaryMask } from '../image/binary-mask.ts';
 import type { KvInputs } from './kv-cache.ts';
 import type { EditModel } from './model.ts';
@@ -97,7 +97,7 @@ export class MovingTargets {
     const { masks } = this.targets;
     this.operations.forEach((op, i) => {
       const transform = operationTransform(op, fraction, { width, height });
-      const moved = thresholdPlanes(warpPlanes(this.sources[i]!, transform));
+      const moved = warpSoftMask(this.sources[i]!, transform);
       masks.set(moved.data, i * plane);
       const previous = this.boxes[i];
       if (previous) this.clearBox(i, previous);
@@ -113,7 +113,7 @@ export class MovingTargets {
           const p = applyAffine(inverse, { x: x + box.x, y: y + box.y });
           return [p.x, p.y];
         },
-        METHOD.warp.padding,
+        METHOD.warp.featurePadding,
         {
           data: this.targets.warped,
           rowStart: (c, y) => this.boxRow(i, box, c, y),

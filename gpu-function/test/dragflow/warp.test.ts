@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { about, rotation, translation } from '../../src/dragflow/affine.ts';
 import { createPlanes, resizeBilinear } from '../../src/dragflow/resample.ts';
-import { warpMask, warpPlanes } from '../../src/dragflow/warp.ts';
+import { warpMask, warpPlanes, warpSoftMask } from '../../src/dragflow/warp.ts';
 import { blockMask, pixelsOf } from './helpers.ts';
 
 /** Two channels over a 5x3 grid: channel 0 is x, channel 1 is 10 y. */
@@ -57,9 +57,22 @@ describe('warpMask', () => {
     ]);
   });
 
-  it('extends a region touching the edge along its motion (border padding, as the reference)', () => {
-    const moved = warpMask(blockMask(6, 1, 0, 0, 1, 0), translation(2, 0));
-    expect(pixelsOf(moved)).toEqual(['0,0', '1,0', '2,0', '3,0']);
+  it('drops what leaves the image and never smears from the edge (zero padding, as the reference)', () => {
+    // Columns 3..5 of a 6-wide row moved 2 right: only column 5 (reading column 3) stays inside.
+    expect(pixelsOf(warpMask(blockMask(6, 1, 3, 0, 5, 0), translation(2, 0)))).toEqual(['5,0']);
+    // A block on the left edge moved 2 right is just the block at its new place: columns 0 and 1
+    // read outside the image, zeros (border padding would have extended it to 0..3).
+    expect(pixelsOf(warpMask(blockMask(6, 1, 0, 0, 1, 0), translation(2, 0)))).toEqual(['2,0', '3,0']);
+    // Half a pixel off the edge: column 0 reads x = -0.5, half edge pixel and half zero: 0.5, not > 0.5.
+    expect(pixelsOf(warpMask(blockMask(6, 1, 0, 0, 1, 0), translation(0.5, 0)))).toEqual(['1,0']);
+  });
+
+  it('moves features with border padding and masks with zeros over the same samples', () => {
+    const soft = createPlanes(1, 1, 6);
+    soft.data.set([1, 1, 0.7, 0, 0, 0]);
+    expect([...warpPlanes(soft, translation(2, 0)).data]).toEqual([1, 1, 1, 1, Math.fround(0.7), 0]);
+    expect([...warpPlanes(soft, translation(2, 0), 'zeros').data]).toEqual([0, 0, 1, 1, Math.fround(0.7), 0]);
+    expect(pixelsOf(warpSoftMask(soft, translation(2, 0)))).toEqual(['2,0', '3,0', '4,0']);
   });
 });
 

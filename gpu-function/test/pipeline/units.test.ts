@@ -195,7 +195,7 @@ describe('drag targets', () => {
       const transform = operationTransform(op, fraction, { width, height });
       const full = warpPlanes(start, transform);
       const p = resizeMask(source, width, height);
-      const moved = warpPlanes(maskToPlanes(p), transform);
+      const moved = warpPlanes(maskToPlanes(p), transform, 'zeros');
       let inside = 0;
       for (let q = 0; q < plane; q++) {
         const m = targets.masks[i * plane + q]!;
@@ -207,6 +207,38 @@ describe('drag targets', () => {
       }
       expect(inside).toBeGreaterThan(4);
     });
+  });
+});
+
+describe('drag targets at the image edge', () => {
+  it('drop the part of p that leaves the feature map and take border-padded features inside p', () => {
+    // Feature map 8x2 of one channel, x + 10 y; the image is 32x8 (4 px per feature pixel).
+    const start = {
+      channels: 1,
+      height: 2,
+      width: 8,
+      data: Float32Array.from({ length: 16 }, (_, i) => (i % 8) + 10 * Math.floor(i / 8)),
+    };
+    // Image columns 20..31 (feature columns 5..7), all rows: centroid x 25.5 -> feature 6 = b.
+    const source = { width: 32, height: 8, data: new Uint8Array(32 * 8) };
+    for (let y = 0; y < 8; y++) for (let x = 20; x < 32; x++) source.data[y * 32 + x] = 1;
+    // Centroid y 3.5 -> feature 0.5 -> rounds to 1; target (34.5, 5.5) -> feature (8.25, 1): a shift
+    // of 2.25 feature pixels to the right, off the edge.
+    const leaving: RegionOperation = { kind: 'relocate', source, target: { x: 34.5, y: 5.5 } };
+    const out = dragTargets(start, [leaving], 1);
+    // Row masks: columns 5..7 moved by 2.25 read 2.75..4.75 and beyond: only columns 7 (reads 4.75:
+    // 0.25 of column 4 (0) + 0.75 of column 5 (1) = 0.75) stays set; nothing wraps or smears.
+    expect(Array.from(out.masks)).toEqual([0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1]);
+    // Inside p, warp(F0) at column 7 reads x 4.75 of its row.
+    expect([out.warped[7], out.warped[15]]).toEqual([Math.fround(4.75), Math.fround(14.75)]);
+    // A region on the left edge moved right is not extended back to the edge (border padding would).
+    const left = { width: 32, height: 8, data: new Uint8Array(32 * 8) };
+    for (let y = 0; y < 8; y++) for (let x = 0; x < 8; x++) left.data[y * 32 + x] = 1;
+    // Feature columns 0..1, b = (1, 1) (halves up), target feature (4, 1): a shift of 3. Columns 0..2
+    // read left of the map: zeros.
+    const fromEdge: RegionOperation = { kind: 'relocate', source: left, target: { x: 17.5, y: 5.5 } };
+    const moved = dragTargets(start, [fromEdge], 1);
+    expect(Array.from(moved.masks.subarray(0, 8))).toEqual([0, 0, 0, 1, 1, 0, 0, 0]);
   });
 });
 
