@@ -12,7 +12,7 @@ import { resolveSettings } from '@dragflow/shared/presets';
 import { autoEncoderConfigs, fluxConfigs, headDim } from '../src/flux/config.ts';
 import { dragStepNames } from '../src/flux/drag-step.ts';
 import { buildEditGraph, EDIT_GRAPH_REMATERIALIZES } from '../src/flux/edit-graph.ts';
-import { featureDivisor } from '../src/flux/features.ts';
+import { featureMapSize } from '../src/flux/features.ts';
 import type { TokenGrid } from '../src/flux/transformer.ts';
 import { buildDecoderGraph, buildEncoderGraph } from '../src/flux/vae.ts';
 import type { Graph, Node, Tensor } from '../src/graph/graph.ts';
@@ -28,12 +28,6 @@ const INVERSION_STEPS = 19;
 
 type Role = 'capture' | 'inject' | 'features' | 'drag_step';
 const ROLES: readonly Role[] = ['capture', 'inject', 'features', 'drag_step'];
-
-/** Supervision map sizes: the current graphs' (latent / s) and issue 15's (image / s). */
-const MAPS = {
-  'latent/s': (size: number) => (2 * size) / 16 / featureDivisor(size, size),
-  'image/s': (size: number) => size / featureDivisor(size, size),
-} as const;
 
 function rolePlan(graph: Graph, role: Role, kvTokenBytes: (t: Tensor) => number): MemoryPlan {
   const outer = graph.nodes.find((n) => n.op === 'If')!;
@@ -71,59 +65,58 @@ function main(): void {
     const encoder = planMemory(buildEncoderGraph(ae, vaeOptions), { branch: () => 0 });
     const decoder = planMemory(buildDecoderGraph(ae, vaeOptions), { branch: () => 0 });
     const kvHost = kvBytesPerEdit(config, grid, blocks.kv, INVERSION_STEPS);
-    for (const [mapName, mapSide] of Object.entries(MAPS)) {
-      const side = mapSide(size);
-      const build = (rematerializeBlocks: boolean) =>
-        buildEditGraph(config, {
-          grid,
-          regions,
-          kvBlocks: blocks.kv,
-          kvDtype: 'float16',
-          taps: blocks.taps,
-          mapSize: { height: side, width: side },
-          compute: 'bfloat16',
-          rematerializeBlocks,
-          weights: { stored: 'bfloat16' },
-        });
-      const variants = [EDIT_GRAPH_REMATERIALIZES, !EDIT_GRAPH_REMATERIALIZES].map((remat) => {
-        const graph = build(remat);
-        const plans = ROLES.map((role) => ({ role, plan: rolePlan(graph, role, kvTokenBytes) }));
-        const worst = plans.reduce((a, b) => (b.plan.peakBytes > a.plan.peakBytes ? b : a));
-        return { remat, plans, worst };
+    const map = featureMapSize({ height: size, width: size });
+    const build = (rematerializeBlocks: boolean) =>
+      buildEditGraph(config, {
+        grid,
+        regions,
+        kvBlocks: blocks.kv,
+        kvDtype: 'float16',
+        taps: blocks.taps,
+        image: { height: size, width: size },
+        mapSize: map,
+        compute: 'bfloat16',
+        rematerializeBlocks,
+        weights: { stored: 'bfloat16' },
       });
-      const [chosen, alternative] = variants as [(typeof variants)[0], (typeof variants)[0]];
-      const transformerWeights = chosen.plans[0]!.plan.weightBytes;
-      const weights = transformerWeights + encoder.weightBytes + decoder.weightBytes;
-      const totalOf = (v: typeof chosen) =>
-        weights + v.worst.plan.peakBytes + encoder.peakBytes + decoder.peakBytes;
-      const total = totalOf(chosen);
-      const channels = blocks.taps.length * (config.hiddenSize / 4);
-      const mapBytes = channels * side * side * 4;
-      const kvInject = chosen.plans.find((p) => p.role === 'inject')!.plan.inputBytes;
-      const remat = (on: boolean) => (on ? 'recomputing each block' : "keeping every block's activations");
-      process.stdout.write(
-        `\n${size}x${size}, supervision maps ${mapName} = ${side}x${side} (${channels} channels, ${gib(mapBytes)} float32 per map, ` +
-          `${gib(regions * mapBytes)} of warped targets fed per drag step)\n` +
-          `  weights: transformer ${gib(transformerWeights)} (bfloat16, held once), VAE encoder ${gib(encoder.weightBytes)}, decoder ${gib(decoder.weightBytes)}\n` +
-          `  transformer peak activations per role, drag step ${remat(chosen.remat)} (the runtime's choice):\n` +
-          chosen.plans
-            .map(
-              ({ role, plan }) =>
-                `    ${role.padEnd(10)} ${gib(plan.peakBytes)} (inputs ${gib(plan.inputBytes)}; peak at ${plan.peakNode}; ${plan.nodesRun} nodes run)\n`,
-            )
-            .join('') +
-          `  (${remat(alternative.remat)} instead: ${alternative.plans.map(({ role, plan }) => `${role} ${gib(plan.peakBytes)}`).join(', ')}; total ${gib(totalOf(alternative))})\n` +
-          `  VAE encoder peak ${gib(encoder.peakBytes)}, decoder peak ${gib(decoder.peakBytes)}\n` +
-          `  K/V: ${gib(kvInject)} of inputs per injecting call (in the peaks above); the edit's cache of ${INVERSION_STEPS + 1} calls, ${gib(kvHost)}, stays in host memory\n`,
-      );
-      const worst = chosen.worst;
-      const target = TARGETS[size]!;
-      const pass = total <= target;
-      if (!pass) failed = true;
-      process.stdout.write(
-        `  total device memory: ${gib(total)} = weights + ${worst.role} peak + VAE peaks (target <= ${gib(target)}) ${pass ? 'PASS' : 'FAIL'}\n`,
-      );
-    }
+    const variants = [EDIT_GRAPH_REMATERIALIZES, !EDIT_GRAPH_REMATERIALIZES].map((remat) => {
+      const graph = build(remat);
+      const plans = ROLES.map((role) => ({ role, plan: rolePlan(graph, role, kvTokenBytes) }));
+      const worst = plans.reduce((a, b) => (b.plan.peakBytes > a.plan.peakBytes ? b : a));
+      return { remat, plans, worst };
+    });
+    const [chosen, alternative] = variants as [(typeof variants)[0], (typeof variants)[0]];
+    const transformerWeights = chosen.plans[0]!.plan.weightBytes;
+    const weights = transformerWeights + encoder.weightBytes + decoder.weightBytes;
+    const totalOf = (v: typeof chosen) =>
+      weights + v.worst.plan.peakBytes + encoder.peakBytes + decoder.peakBytes;
+    const total = totalOf(chosen);
+    const channels = blocks.taps.length * (config.hiddenSize / 4);
+    const mapBytes = channels * map.height * map.width * 4;
+    const kvInject = chosen.plans.find((p) => p.role === 'inject')!.plan.inputBytes;
+    const remat = (on: boolean) => (on ? 'recomputing each block' : "keeping every block's activations");
+    process.stdout.write(
+      `\n${size}x${size}, supervision maps ${map.width}x${map.height} (the image / s, as the reference code) (${channels} channels, ${gib(mapBytes)} float32 per map, ` +
+        `${gib(regions * mapBytes)} of warped targets fed per drag step)\n` +
+        `  weights: transformer ${gib(transformerWeights)} (bfloat16, held once), VAE encoder ${gib(encoder.weightBytes)}, decoder ${gib(decoder.weightBytes)}\n` +
+        `  transformer peak activations per role, drag step ${remat(chosen.remat)} (the runtime's choice):\n` +
+        chosen.plans
+          .map(
+            ({ role, plan }) =>
+              `    ${role.padEnd(10)} ${gib(plan.peakBytes)} (inputs ${gib(plan.inputBytes)}; peak at ${plan.peakNode}; ${plan.nodesRun} nodes run)\n`,
+          )
+          .join('') +
+        `  (${remat(alternative.remat)} instead: ${alternative.plans.map(({ role, plan }) => `${role} ${gib(plan.peakBytes)}`).join(', ')}; total ${gib(totalOf(alternative))})\n` +
+        `  VAE encoder peak ${gib(encoder.peakBytes)}, decoder peak ${gib(decoder.peakBytes)}\n` +
+        `  K/V: ${gib(kvInject)} of inputs per injecting call (in the peaks above); the edit's cache of ${INVERSION_STEPS + 1} calls, ${gib(kvHost)}, stays in host memory\n`,
+    );
+    const worst = chosen.worst;
+    const target = TARGETS[size]!;
+    const pass = total <= target;
+    if (!pass) failed = true;
+    process.stdout.write(
+      `  total device memory: ${gib(total)} = weights + ${worst.role} peak + VAE peaks (target <= ${gib(target)}) ${pass ? 'PASS' : 'FAIL'}\n`,
+    );
   }
   process.stdout.write(
     '\nNot in the figures: allocator rounding (the CUDA arena grows by powers of two: onnxruntime-node cannot set ' +

@@ -125,6 +125,7 @@ async function selfTestArtifacts(dir: string): Promise<void> {
   );
   const graph = buildEditGraph(config, {
     grid,
+    image: { height: 32, width: 48 },
     regions: 2,
     kvBlocks,
     kvDtype: 'float16',

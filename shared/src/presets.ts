@@ -71,7 +71,10 @@ export const METHOD = {
   maxTextTokens: 256,
   /** Both taps of every feature block: the image stream after norm1 modulation, and the block output. */
   featureTaps: ['attention_input', 'block_output'],
-  /** Features are resized to (H/8, W/8) / divisor, divisor by the mean image side. */
+  /**
+   * Features, unpacked to the latent's size, are resized bilinearly to the working image size in
+   * pixels / divisor (code dragger.py cut_shape = full_shape // scale_level), divisor by the mean side.
+   */
   featureDownscale: [
     { maxMeanSide: 600, divisor: 2 },
     { maxMeanSide: 1000, divisor: 3 },

@@ -108,8 +108,12 @@ describe('relocation', () => {
     expect(m.calls).toEqual({ velocity: 60, features: 1, drag_step: 70, vae: 2 });
     expect(m.transformer_calls).toBe(131);
     expect(m.kv_cache_calls).toBe(20);
-    // The demo bundle's features graph is built at the latent's size (divisor 1): 128 / 8.
-    expect(m.feature_map).toEqual({ width: 16, height: 16 });
+    // The reference code's map size: the 128x128 image / 2, upsampled from the 16x16 latent.
+    expect(m.feature_map).toEqual({ width: 64, height: 64 });
+    // One map: 768 channels (4 taps x 192) x 64 x 64 float32; the host holds F0, the full and the
+    // moving targets (one region each) and their masks.
+    expect(m.feature_map_bytes).toBe(768 * 64 * 64 * 4);
+    expect(m.supervision_host_bytes).toBe(3 * 768 * 64 * 64 * 4 + 2 * 64 * 64 * 4);
     expect(m.learning_rates).toEqual({ transport: 1000, intensify: 1200 });
     expect(m.losses).toHaveLength(70);
     expectTransportToReachTarget(m);

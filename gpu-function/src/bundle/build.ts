@@ -11,7 +11,7 @@ import {
 } from '../flux/config.ts';
 import { buildDragStepGraph } from '../flux/drag-step.ts';
 import { FluxModelError } from '../flux/errors.ts';
-import { buildFeatureGraph, type FeatureOptions } from '../flux/features.ts';
+import { buildFeatureGraph, type MapSize } from '../flux/features.ts';
 import type { WeightOptions } from '../flux/param-binder.ts';
 import { buildVelocityGraph, type TokenGrid } from '../flux/transformer.ts';
 import { buildDecoderGraph, buildEncoderGraph } from '../flux/vae.ts';
@@ -80,11 +80,7 @@ function bind(lookup: WeightLookup, stored: StorageDtype): WeightOptions {
  * the plain velocity, DragFlow's supervision features, and one drag step for a single region.
  * K/V-injection and multi-region variants are built by the runtime from the weight index.
  */
-export function transformerGraphs(
-  config: FluxConfig,
-  grid: TokenGrid,
-  supervision: Pick<FeatureOptions, 'mapSize'> = {},
-): GraphPlan[] {
+export function transformerGraphs(config: FluxConfig, grid: TokenGrid, image: MapSize): GraphPlan[] {
   return [
     {
       name: 'velocity',
@@ -92,25 +88,25 @@ export function transformerGraphs(
     },
     {
       name: 'features',
-      build: (lookup, stored) =>
-        buildFeatureGraph(config, { grid, ...supervision, weights: bind(lookup, stored) }),
+      build: (lookup, stored) => buildFeatureGraph(config, { grid, image, weights: bind(lookup, stored) }),
     },
     {
       name: 'drag_step',
       build: (lookup, stored) =>
-        buildDragStepGraph(config, { grid, ...supervision, regions: 1, weights: bind(lookup, stored) }),
+        buildDragStepGraph(config, { grid, image, regions: 1, weights: bind(lookup, stored) }),
     },
   ];
 }
 
+/** The image a token grid covers through an autoencoder (a token packs 2x2 latent cells). */
+export function gridImageSize(config: AutoEncoderConfig, grid: TokenGrid): MapSize {
+  const pixelsPerToken = 2 * autoEncoderDownscale(config);
+  return { height: grid.height * pixelsPerToken, width: grid.width * pixelsPerToken };
+}
+
 /** The autoencoder's encoder and decoder for images of the grid's size. */
 export function autoEncoderGraphs(config: AutoEncoderConfig, grid: TokenGrid): GraphPlan[] {
-  const pixelsPerToken = 2 * autoEncoderDownscale(config);
-  const size = {
-    batch: grid.batch,
-    height: grid.height * pixelsPerToken,
-    width: grid.width * pixelsPerToken,
-  };
+  const size = { batch: grid.batch, ...gridImageSize(config, grid) };
   return [
     {
       name: 'vae_encoder',
@@ -214,7 +210,7 @@ export async function buildCheckpointBundle(
       ...(encoders?.weights ?? []),
     ],
     graphs: [
-      ...transformerGraphs(spec.transformer, grid),
+      ...transformerGraphs(spec.transformer, grid, gridImageSize(spec.autoencoder, grid)),
       ...autoEncoderGraphs(spec.autoencoder, grid),
       ...(encoders?.graphs ?? []),
     ],
@@ -368,7 +364,7 @@ export async function buildRandomBundle(
       ...(text?.weights ?? []),
     ],
     graphs: [
-      ...transformerGraphs(transformer, grid),
+      ...transformerGraphs(transformer, grid, gridImageSize(autoencoder, grid)),
       ...autoEncoderGraphs(autoencoder, grid),
       ...(text?.graphs ?? []),
     ],

@@ -32,16 +32,8 @@ import { type BundlePlan, writeBundle } from './write.ts';
 /** The demo edits 256x256 images: latent 192 x 32 x 32, 16 x 16 image tokens, 8 (zero) text tokens. */
 export const DEMO_IMAGE_SIZE = { height: 256, width: 256 } as const;
 export const DEMO_GRID: TokenGrid = { batch: 1, height: 16, width: 16, textTokens: 8 };
-/**
- * Supervision maps at the latent's own size (DragFlow's divisor s = 1 instead of 2): the 2x
- * downsampling would average each token's 2x2 sub-pixels and leave only 192 of its 768 values
- * supervised, so a drag would carry a blurred copy. Unpacked without resizing, the features stay an
- * injective function of every token.
- */
-export const DEMO_FEATURE_MAP = { height: 2 * DEMO_GRID.height, width: 2 * DEMO_GRID.width } as const;
-
 /** Bump when the recipe changes: the cache folder name follows, so stale bundles are never reused. */
-const DEMO_RECIPE_VERSION = 3;
+const DEMO_RECIPE_VERSION = 4;
 
 export const DEMO_NOTICE =
   'Demo bundle: it has NO generative prior. Its weights were not trained on images: the autoencoder is ' +
@@ -92,7 +84,7 @@ export function demoPlan(): BundlePlan {
       { file: 'vae.weights', source: vae },
     ],
     graphs: [
-      ...transformerGraphs(DEMO_FLUX_CONFIG, DEMO_GRID, { mapSize: DEMO_FEATURE_MAP }),
+      ...transformerGraphs(DEMO_FLUX_CONFIG, DEMO_GRID, DEMO_IMAGE_SIZE),
       { name: 'vae_encoder', build: (lookup) => demoVaeEncoder(height, width, lookup) },
       { name: 'vae_decoder', build: (lookup) => demoVaeDecoder(height, width, lookup) },
     ],

@@ -1,7 +1,9 @@
 /**
  * DragFlow's supervision features: image-stream activations of chosen double blocks, unpacked
- * from tokens to a feature map, bilinearly resized and concatenated along channels.
+ * from tokens to feature maps at latent size, concatenated along channels and bilinearly resized
+ * (torch interpolate, align_corners=False) to the image size divided by s (featureMapSize).
  */
+import { featureDownscale } from '@dragflow/shared/presets';
 import type { Graph, Tensor } from '../graph/graph.ts';
 import type { FluxConfig } from './config.ts';
 import { FluxModelError } from './errors.ts';
@@ -11,7 +13,6 @@ import {
   outputCaptured,
   runDoubleBlocks,
   type Streams,
-  type TokenGrid,
   type TransformerOptions,
 } from './transformer.ts';
 
@@ -30,16 +31,29 @@ export function defaultFeatureTaps(config: FluxConfig): FeatureTap[] {
   ]);
 }
 
-/** DragFlow's resize divisor s: 2 up to a mean image side of 600 px, 3 up to 1000, else 4. */
-export function featureDivisor(imageHeight: number, imageWidth: number): number {
-  const meanSide = (imageHeight + imageWidth) / 2;
-  return meanSide <= 600 ? 2 : meanSide <= 1000 ? 3 : 4;
+export interface MapSize {
+  readonly height: number;
+  readonly width: number;
 }
 
-/** Feature map size for a token grid: latent size (2 x tokens) / s, floored as torch's int() does. */
-export function featureMapSize(grid: TokenGrid): { height: number; width: number } {
-  const s = featureDivisor(16 * grid.height, 16 * grid.width);
-  return { height: Math.floor((2 * grid.height) / s), width: Math.floor((2 * grid.width) / s) };
+/**
+ * Supervision map size for a working image, as the reference code computes it (dragger.py
+ * cut_shape = full_shape // s): the image size in PIXELS divided by s (2, 3 or 4 by the mean
+ * side, shared featureDownscale), floored. The unpacked maps are at the latent's size (1/8 of the
+ * pixels for FLUX.1), so this upsamples them: 512x512 gives 256x256 maps from 64x64.
+ */
+export function featureMapSize(image: MapSize): MapSize {
+  const s = featureDownscale(image.width, image.height);
+  return { height: Math.floor(image.height / s), width: Math.floor(image.width / s) };
+}
+
+/**
+ * Bytes of one float32 supervision map [taps * hidden/4, h, w]: FLUX.1 at 512x512 with the four
+ * taps, 3072 x 256 x 256 x 4 = 805,306,368 (0.75 GiB). The drag step holds several such maps
+ * (features, masked terms, their gradients) and the pipeline F0 and the targets.
+ */
+export function featureMapBytes(map: MapSize, taps: number, config: Pick<FluxConfig, 'hiddenSize'>): number {
+  return taps * (config.hiddenSize / 4) * map.height * map.width * Float32Array.BYTES_PER_ELEMENT;
 }
 
 /** "b (h w) (c ph pw) -> b c (h ph) (w pw)" with ph = pw = 2. */
@@ -53,8 +67,10 @@ export function unpackTokens(g: Graph, x: Tensor, height: number, width: number)
 export interface FeatureOptions extends TransformerOptions {
   /** Which activations, in concatenation order; default `defaultFeatureTaps`. */
   readonly taps?: readonly FeatureTap[];
-  /** Size of the resized maps; default `featureMapSize(grid)`. */
-  readonly mapSize?: { readonly height: number; readonly width: number };
+  /** The image the token grid covers, in pixels (FLUX.1's autoencoder: 16 per token side). */
+  readonly image: MapSize;
+  /** Size of the resized maps; default `featureMapSize(image)`. */
+  readonly mapSize?: MapSize;
 }
 
 /** The built trunk up to the last tapped block, and its taps. */
@@ -66,7 +82,7 @@ export interface SupervisionTrunk {
   readonly streams: Streams;
   readonly lastBlock: number;
   /** The supervision map's size. */
-  readonly mapSize: { readonly height: number; readonly width: number };
+  readonly mapSize: MapSize;
 }
 
 export function resolveTaps(
@@ -103,7 +119,15 @@ export function buildSupervisionTrunk(
   const last = Math.max(...taps.map((t) => t.block));
   const { taps: blockTaps, img, txt } = runDoubleBlocks(trunk, trunk, 0, last);
   const tapped = taps.map((tap) => ({ tap, tensor: blockTaps[tap.block]![tap.point] }));
-  const mapSize = options.mapSize ?? featureMapSize(options.grid);
+  const { height, width } = options.grid;
+  const { image } = options;
+  if (image.height * width !== image.width * height || image.height % height !== 0) {
+    throw new FluxModelError(
+      'invalid_input_shape',
+      `a ${image.width}x${image.height} image is not a whole number of pixels per token of the ${width}x${height} grid`,
+    );
+  }
+  const mapSize = options.mapSize ?? featureMapSize(image);
   return { trunk, taps: tapped, streams: { img, txt }, lastBlock: last, mapSize };
 }
 
@@ -115,14 +139,15 @@ export function supervisionMap(supervision: SupervisionTrunk): Tensor {
   const { trunk, mapSize: size } = supervision;
   const g = trunk.p.graph;
   const { batch, height, width } = trunk.grid;
-  const maps = supervision.taps.map(({ tensor }) => {
-    const unpacked = unpackTokens(g, castTo(g, tensor, 'float32'), height, width);
-    const sameSize = size.height === 2 * height && size.width === 2 * width;
-    return sameSize
-      ? unpacked
-      : g.resize(unpacked, [batch, unpacked.shape[1]!, size.height, size.width], 'linear');
-  });
-  return g.concat(maps, 1);
+  // Resizing is per channel, so one Resize of the concatenated maps equals the reference's resize of each.
+  const unpacked = g.concat(
+    supervision.taps.map(({ tensor }) => unpackTokens(g, castTo(g, tensor, 'float32'), height, width)),
+    1,
+  );
+  const sameSize = size.height === 2 * height && size.width === 2 * width;
+  return sameSize
+    ? unpacked
+    : g.resize(unpacked, [batch, unpacked.shape[1]!, size.height, size.width], 'linear');
 }
 
 export const featureNames = {

@@ -16,6 +16,7 @@
 import type { UrlPolicy } from '@dragflow/shared/https-url';
 import type { Progress, ProgressPhase } from '@dragflow/shared/job';
 import type { Limits } from '@dragflow/shared/limits';
+import { featureDownscale } from '@dragflow/shared/presets';
 import type * as ort from 'onnxruntime-node';
 import { ensureDemoBundle } from '../bundle/demo.ts';
 import { verifyBundle } from '../bundle/verify.ts';
@@ -26,11 +27,11 @@ import { maskArea, resizeMask } from '../dragflow/region.ts';
 import type { LoadImageBytes } from '../dragflow/request-operations.ts';
 import { editTimesteps } from '../dragflow/schedule.ts';
 import type { BinaryMask } from '../image/binary-mask.ts';
+import { featureMapBytes } from '../flux/features.ts';
 import { encodeImage, encodeSamples, type OutputFormat } from '../image/encode.ts';
 import { describeLayout, formatLosses, isRgb8, type PixelLayout, RGB8 } from '../image/pixel-layout.ts';
 import type { Device } from './device.ts';
 import { asRejection, EditRejected, rejection } from './errors.ts';
-import { bundleFeatureDivisor, type FeatureDivisor } from './feature-divisor.ts';
 import { invert } from './invert.ts';
 import { KvCache } from './kv-cache.ts';
 import { packLatent, planesToRgb, rgbToPlanes, unpackLatent } from './latent.ts';
@@ -80,8 +81,6 @@ export interface EditRunOptions {
   device?: Device;
   /** Keeps models open between edits (a worker's cache); without it the edit opens and releases its own. */
   models?: ModelCache;
-  /** Overrides the bundle's feature map divisor (feature-divisor.ts). */
-  featureDivisor?: FeatureDivisor;
   /**
    * Release the text encoders' memory right after the prompts are encoded (memory is short); they
    * reopen for the next edit's new prompts. Default: the DRAGFLOW_RELEASE_TEXT_ENCODERS setting.
@@ -178,11 +177,9 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
   }
   const editable = await workingMask(prepared.editable, plan);
   const modelRgb = await workingRgb(prepared.original.rgb, prepared.original, plan);
-  const divisor = options.featureDivisor ?? bundleFeatureDivisor(bundle.manifest);
   const modelOptions = {
     regions: operations.length,
     settings: blockSettings(settings),
-    ...(divisor === 'paper' ? {} : { featureDivisor: divisor }),
     ...(options.sessionOptions ? { sessionOptions: options.sessionOptions } : {}),
     ...(options.device ? { device: options.device } : {}),
   };
@@ -255,6 +252,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
     clock.enter('transport');
     const {
       latent: optimised,
+      supervisionBytes,
       losses,
       fullTransformLosses,
     } = await optimizeLatent({
@@ -358,6 +356,8 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       full_transform_losses: fullTransformLosses,
       learning_rates: { transport: settings.transport_lr, intensify: settings.intensify_lr },
       feature_map: { ...m.featureSize },
+      feature_map_bytes: featureMapBytes(m.featureSize, m.blocks.taps.length, m.config),
+      supervision_host_bytes: supervisionBytes,
       editable_area_fraction: editableArea / (width * height),
       ...(prepared.editableMask
         ? { outside_editable_mask: changedOutside(original.rgb, rgb, prepared.editableMask) }
@@ -365,7 +365,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       notes: [
         ...m.notes,
         ...text.notes,
-        `feature maps ${m.featureSize.width}x${m.featureSize.height}: ${divisor === 'paper' ? "the paper's divisor" : `divisor ${divisor}, as the bundle's features graph`}`,
+        `feature maps ${m.featureSize.width}x${m.featureSize.height}: the ${working.width}x${working.height} working image / ${featureDownscale(working.width, working.height)} (reference code), bilinear from the ${latentSize.width}x${latentSize.height} latent`,
         ...(bundle.manifest.notice ? [`bundle notice: ${bundle.manifest.notice}`] : []),
         `seed ${settings.seed}: no step of this pipeline draws random numbers (encoding uses the posterior mean)`,
         `working image ${working.width}x${working.height} from the ${crop.width}x${crop.height} crop at (${crop.x}, ${crop.y}) of the ${width}x${height} image; the result is resized back and blended in`,

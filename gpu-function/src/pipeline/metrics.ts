@@ -102,9 +102,13 @@ export interface EditMetrics {
    */
   full_transform_losses: FullTransformLoss[];
   learning_rates: { transport: number; intensify: number };
-  /** Size of the supervised feature maps. */
+  /** Size of the supervised feature maps (the working image / s, reference code). */
   feature_map: { width: number; height: number };
   /** B's share of the image. */
+  /** One float32 supervision map [C, h, w] (F(z) or F0): what each copy costs on host and device. */
+  feature_map_bytes: number;
+  /** Host memory of F0 and the drag targets (optimize.ts supervisionBytes). */
+  supervision_host_bytes: number;
   editable_area_fraction: number;
   /** With drags: output pixels outside the request's editable_mask that differ from the input. */
   outside_editable_mask?: { pixels: number; changed: number; share: number };

@@ -19,7 +19,7 @@ import type { Size } from '../dragflow/geometry.ts';
 import { autoEncoderDownscale, type FluxConfig, headDim } from '../flux/config.ts';
 import { dragStepNames } from '../flux/drag-step.ts';
 import { buildEditGraph, EDIT_GRAPH_REMATERIALIZES, editGraphNames } from '../flux/edit-graph.ts';
-import { featureDivisor, featureNames } from '../flux/features.ts';
+import { featureMapSize, featureNames } from '../flux/features.ts';
 import { rotaryFeeds, timeFeeds } from '../flux/feeds.ts';
 import type { ComputeDtype } from '../flux/precision.ts';
 import { imagePositionIds, textPositionIds } from '../flux/rope.ts';
@@ -38,8 +38,6 @@ export interface ModelOptions {
   /** Regions the drag step supervises (number of operations). */
   regions: number;
   settings: BlockSettings;
-  /** Feature map size divisor relative to the latent (paper: featureDivisor of the image size). */
-  featureDivisor?: number;
   /** Only these tap points (default both, METHOD.featureTaps). */
   tapPoints?: readonly ('modulated' | 'output')[];
   /** Where the sessions run (default cpu): sets the compute dtype and the execution provider. */
@@ -378,11 +376,7 @@ export function editSessionPlan(
     ...allBlocks,
     taps: allBlocks.taps.filter((t) => !options.tapPoints || options.tapPoints.includes(t.point)),
   };
-  const divisor = options.featureDivisor ?? featureDivisor(image.height, image.width);
-  const mapSize = {
-    height: Math.floor((2 * grid.height) / divisor),
-    width: Math.floor((2 * grid.width) / divisor),
-  };
+  const mapSize = featureMapSize(image);
   const device = options.device ?? 'cpu';
   const compute = computeFor(device);
   const variants = graphVariants(config, ae, {
@@ -451,6 +445,7 @@ function graphVariants(
           // The K/V cache is float16 (kv-cache.ts): the graph takes and gives it as is.
           kvDtype: 'float16',
           taps: blocks.taps,
+          image,
           mapSize: options.mapSize,
           compute: options.compute,
           rematerializeBlocks: options.rematerialize,

@@ -231,6 +231,11 @@ export interface OptimizationInput {
 
 export interface OptimizationResult {
   latent: Float32Array;
+  /**
+   * Host memory of the supervision: F0 and two target sets (the full transforms and the moving
+   * ones), each R maps [C, h, w] of float32, and their masks.
+   */
+  supervisionBytes: number;
   /** Loss at every iteration against its own target, before its update. */
   losses: number[];
   /** Loss to the full transforms after 0, N, 2N, ... transport updates and at the end of transport. */
@@ -285,5 +290,8 @@ export async function optimizeLatent(input: OptimizationInput): Promise<Optimiza
     const features = await model.features(latent, time, guidance, text, kv);
     fullTransformLosses.push({ updates: transportUpdates, loss: regionLossOf(features, full) });
   }
-  return { latent, losses, fullTransformLosses };
+  const supervisionBytes = [start.data, full.warped, full.masks, moving.targets.warped, moving.targets.masks]
+    .map((a) => a.byteLength)
+    .reduce((a, b) => a + b, 0);
+  return { latent, supervisionBytes, losses, fullTransformLosses };
 }

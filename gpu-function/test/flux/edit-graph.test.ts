@@ -13,6 +13,8 @@ import { randomArray, randomSource, randomWeights } from './reference-flux.ts';
 
 const tiny = fluxConfigs.tiny;
 const grid: TokenGrid = { batch: 1, height: 2, width: 3, textTokens: 4 };
+// The image the grid covers, and maps at the latent's token size: small supervision feeds.
+const maps = { image: { height: 32, width: 48 }, mapSize: { height: 2, width: 3 } };
 const weights = randomWeights(fluxCheckpointKeys(tiny), 31);
 const source = (spec: { name: string }) => weights.get(spec.name);
 const random = randomSource(77);
@@ -40,6 +42,7 @@ const values = (out: Awaited<ReturnType<Awaited<ReturnType<typeof createSession>
 describe('edit graph (one session for every transformer call of an edit)', async () => {
   const edit = buildEditGraph(tiny, {
     grid,
+    ...maps,
     weights: { source },
     regions: 2,
     kvBlocks,
@@ -135,7 +138,12 @@ describe('edit graph (one session for every transformer call of an edit)', async
     );
     const doubleKv = Object.fromEntries(Object.entries(kv).filter(([n]) => n.includes('double')));
     const features = await createSession(
-      buildFeatureGraph(tiny, { grid, weights: { source }, kvOverride: { double: [0], single: [] } }),
+      buildFeatureGraph(tiny, {
+        grid,
+        ...maps,
+        weights: { source },
+        kvOverride: { double: [0], single: [] },
+      }),
     );
     const onlyFeatures = await run(feeds({ velocity: false, drag: false, inject: true }, kv));
     expect(values(onlyFeatures, 'features')).toEqual(
@@ -147,6 +155,7 @@ describe('edit graph (one session for every transformer call of an edit)', async
 
     const dragGraph = buildDragStepGraph(tiny, {
       grid,
+      ...maps,
       weights: { source },
       regions: 2,
       kvOverride: { double: [0], single: [] },

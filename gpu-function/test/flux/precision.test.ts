@@ -89,6 +89,9 @@ describe('reduced-precision graphs against float32 on the same weights', () => {
       const { feeds, supervision, stored } = setup(config, grid);
       const options = (compute: ComputeDtype, storedAs: ComputeDtype) => ({
         grid,
+        // Maps at the token grid's size keep the supervision feeds small.
+        image: { height: 16 * grid.height, width: 16 * grid.width },
+        mapSize: { height: grid.height, width: grid.width },
         compute,
         weights: { source: (spec: { name: string }) => stored(storedAs)(spec.name), stored: storedAs },
       });

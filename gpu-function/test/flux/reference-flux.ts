@@ -251,3 +251,49 @@ export function referenceFlux(
   })();
   return lin(modulate(x.slice(t), shift, scale), 'final_layer.linear');
 }
+
+/**
+ * DragFlow's supervision map from tapped activations [L, hidden] (one per tap, batch 1), as the
+ * reference code builds it: each unpacked "(h w) (c ph pw) -> c (h ph) (w pw)" to [hidden/4, 2h, 2w],
+ * resized with torch interpolate(mode='bilinear', align_corners=False) to `map`, concatenated along
+ * channels. Plain float64 loops, not the graph's ops.
+ */
+export function referenceFeatures(
+  taps: readonly Float32Array[],
+  grid: { height: number; width: number },
+  hidden: number,
+  map: { height: number; width: number },
+): Float64Array {
+  const channels = hidden / 4;
+  const inH = 2 * grid.height;
+  const inW = 2 * grid.width;
+  // torch: source = (dst + 0.5) * in / out - 0.5, clamped below at 0; the upper tap clamps to the edge.
+  const axis = (inSize: number, outSize: number) =>
+    Array.from({ length: outSize }, (_, o) => {
+      const s = Math.max((o + 0.5) * (inSize / outSize) - 0.5, 0);
+      const low = Math.min(Math.floor(s), inSize - 1);
+      return { low, high: Math.min(low + 1, inSize - 1), frac: s - low };
+    });
+  const rows = axis(inH, map.height);
+  const cols = axis(inW, map.width);
+  const out = new Float64Array(taps.length * channels * map.height * map.width);
+  taps.forEach((tokens, t) => {
+    // Unpacked value of channel c at latent pixel (y, x).
+    const at = (c: number, y: number, x: number) => {
+      const token = Math.floor(y / 2) * grid.width + Math.floor(x / 2);
+      return tokens[token * hidden + c * 4 + (y % 2) * 2 + (x % 2)]!;
+    };
+    for (let c = 0; c < channels; c++) {
+      for (let oy = 0; oy < map.height; oy++) {
+        const r = rows[oy]!;
+        for (let ox = 0; ox < map.width; ox++) {
+          const k = cols[ox]!;
+          const top = at(c, r.low, k.low) * (1 - k.frac) + at(c, r.low, k.high) * k.frac;
+          const bottom = at(c, r.high, k.low) * (1 - k.frac) + at(c, r.high, k.high) * k.frac;
+          out[((t * channels + c) * map.height + oy) * map.width + ox] = top * (1 - r.frac) + bottom * r.frac;
+        }
+      }
+    }
+  });
+  return out;
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fluxCheckpointKeys } from '../../src/flux/checkpoint-keys.ts';
 import { type FluxConfig, fluxConfigs } from '../../src/flux/config.ts';
 import { FluxModelError } from '../../src/flux/errors.ts';
-import { buildFeatureGraph } from '../../src/flux/features.ts';
+import { buildFeatureGraph, featureMapBytes, featureMapSize } from '../../src/flux/features.ts';
 import { transformerFeeds } from '../../src/flux/feeds.ts';
 import { imagePositionIds, textPositionIds } from '../../src/flux/rope.ts';
 import { buildVelocityGraph, DRAGFLOW_KV_BLOCKS, names, type TokenGrid } from '../../src/flux/transformer.ts';
@@ -13,6 +13,7 @@ import {
   randomArray,
   randomSource,
   randomWeights,
+  referenceFeatures,
   referenceFlux,
   toRows,
 } from './reference-flux.ts';
@@ -294,18 +295,21 @@ describe('velocity graph', () => {
   });
 });
 
+/** The 32x48 image a 2x3 grid covers with FLUX.1's 16 pixels per token. */
+const image = { height: 32, width: 48 };
+
 describe('feature graph', () => {
   it('returns the taps of the last two double blocks and computes nothing after them', async () => {
-    const graph = buildFeatureGraph(tiny, { grid, weights: { source } });
+    const graph = buildFeatureGraph(tiny, { grid, image, weights: { source } });
     const outputs = new Map(graph.outputs.map((o) => [o.name, o.tensor.shape]));
-    // 2 x 3 tokens -> 4 x 6 latent, s = 2 -> 2 x 3 maps of 48/4 channels, four of them.
+    // 2 x 3 tokens -> 4 x 6 latent; image 32 x 48 / s = 2 -> 16 x 24 maps of 48/4 channels, four of them.
     expect(outputs).toEqual(
       new Map([
         ['feature.0.modulated', [1, 6, 48]],
         ['feature.0.output', [1, 6, 48]],
         ['feature.1.modulated', [1, 6, 48]],
         ['feature.1.output', [1, 6, 48]],
-        ['features', [1, 48, 2, 3]],
+        ['features', [1, 48, 16, 24]],
       ]),
     );
     const params = graph.initializers.filter((i) => i.kind === 'param').map((i) => i.stored.name);
@@ -313,6 +317,7 @@ describe('feature graph', () => {
 
     const early = buildFeatureGraph(tiny, {
       grid,
+      image,
       weights: { source },
       taps: [{ block: 0, point: 'output' }],
     });
@@ -328,6 +333,7 @@ describe('feature graph', () => {
   it('unpacks tokens as "b (h w) (c ph pw) -> b c (h ph) (w pw)" when no resize is needed', async () => {
     const graph = buildFeatureGraph(tiny, {
       grid,
+      image,
       weights: { source },
       taps: [{ block: 1, point: 'output' }],
       mapSize: { height: 4, width: 6 },
@@ -347,34 +353,46 @@ describe('feature graph', () => {
     }
   });
 
-  it('halves the unpacked maps like torch bilinear (s = 2: the mean of each 2x2 block), taps in order', async () => {
-    const graph = buildFeatureGraph(tiny, { grid, weights: { source } });
+  it('upsamples the unpacked maps to image / s like torch bilinear (align_corners=False), taps in order', async () => {
+    const graph = buildFeatureGraph(tiny, { grid, image, weights: { source } });
     const out = await (await createSession(graph))(transformerFeeds(tiny, grid, tinyCall(5)));
     const map = out.features!.data as Float32Array;
     const order = ['feature.0.modulated', 'feature.0.output', 'feature.1.modulated', 'feature.1.output'];
-    order.forEach((name, tapIndex) => {
-      const tokens = out[name]!.data as Float32Array;
-      for (let c = 0; c < 12; c++) {
-        for (let y = 0; y < 2; y++) {
-          for (let x = 0; x < 3; x++) {
-            // Each 2x2 block of the unpacked map is one token's four sub-pixels of channel c.
-            const token = y * 3 + x;
-            const block = [0, 1, 2, 3].map((k) => tokens[token * 48 + c * 4 + k]!);
-            const mean = block.reduce((a, b) => a + b, 0) / 4;
-            expect(map[((tapIndex * 12 + c) * 2 + y) * 3 + x]).toBeCloseTo(mean, 5);
-          }
-        }
-      }
-    });
+    const expected = referenceFeatures(
+      order.map((name) => out[name]!.data as Float32Array),
+      grid,
+      48,
+      { height: 16, width: 24 },
+    );
+    expect(map.length).toBe(expected.length);
+    expect(maxRelativeError(map, expected)).toBeLessThan(1e-6);
   });
 
-  it('at flux1-dev 512x512 gives 3072 channels at 32x32 from blocks 17 and 18', () => {
+  it('sizes the maps by the reference rule: the image in pixels / s', () => {
+    // s = 2 (mean side <= 600), 3 (<= 1000), else 4; the map is floor(side / s).
+    expect(featureMapSize({ height: 512, width: 512 })).toEqual({ height: 256, width: 256 });
+    expect(featureMapSize({ height: 768, width: 768 })).toEqual({ height: 256, width: 256 });
+    expect(featureMapSize({ height: 1024, width: 1536 })).toEqual({ height: 256, width: 384 });
+    expect(featureMapSize({ height: 592, width: 608 })).toEqual({ height: 296, width: 304 });
+    expect(featureMapSize({ height: 608, width: 608 })).toEqual({ height: 202, width: 202 });
+    // One float32 map of FLUX.1's four taps (3072 channels) at 512x512: 0.75 GiB.
+    expect(featureMapBytes({ height: 256, width: 256 }, 4, fluxConfigs['flux1-dev'])).toBe(805_306_368);
+  });
+
+  it('refuses an image that is not a whole number of pixels per token of the grid', () => {
+    expect(() =>
+      buildFeatureGraph(tiny, { grid, image: { height: 32, width: 40 }, weights: { source } }),
+    ).toThrow('a 40x32 image is not a whole number of pixels per token of the 3x2 grid');
+  });
+
+  it('at flux1-dev 512x512 gives 3072 channels at 256x256 from blocks 17 and 18', () => {
     const graph = buildFeatureGraph(fluxConfigs['flux1-dev'], {
       grid: { batch: 1, height: 32, width: 32, textTokens: 512 },
+      image: { height: 512, width: 512 },
       kvOverride: DRAGFLOW_KV_BLOCKS,
     });
     const outputs = new Map(graph.outputs.map((o) => [o.name, o.tensor.shape]));
-    expect(outputs.get('features')).toEqual([1, 3072, 32, 32]);
+    expect(outputs.get('features')).toEqual([1, 3072, 256, 256]);
     expect([...outputs.keys()].filter((n) => n !== 'features')).toEqual([
       'feature.17.modulated',
       'feature.17.output',
