@@ -5,7 +5,14 @@
 import { z } from 'zod';
 import { crossFieldCheck, report, reportDuplicates } from './issues.ts';
 import { OPTION_RANGES, type Range } from './limits.ts';
-import { BACKGROUND_LATENTS, DEFAULT_PRESET, OUTPUT_FORMATS, PRESET_NAMES, PRESETS } from './presets.ts';
+import {
+  BACKGROUND_LATENTS,
+  DEFAULT_PRESET,
+  KV_PAIRINGS,
+  OUTPUT_FORMATS,
+  PRESET_NAMES,
+  PRESETS,
+} from './presets.ts';
 
 function integer(range: Range, description: string) {
   return z.number().int().min(range.min).max(range.max).meta({ description });
@@ -63,6 +70,10 @@ export const EditOptionsSchema = z
     feature_blocks: blockList(OPTION_RANGES.doubleBlock, 1, 'Double blocks whose features are supervised.'),
     kv_double_blocks: blockList(OPTION_RANGES.doubleBlock, 0, 'Double blocks whose K/V are injected.'),
     kv_single_blocks: blockList(OPTION_RANGES.singleBlock, 0, 'Single blocks whose K/V are injected.'),
+    kv_pairing: z.enum(KV_PAIRINGS).meta({
+      description:
+        'Inversion K/V set each sampling call injects: reference_code (step r takes the set one inversion call earlier than its own time, the last step the t = 0 set; both presets) or same_time (each call the set captured at its own time).',
+    }),
     background_latent: z.enum(BACKGROUND_LATENTS).meta({
       description: 'Latent kept outside the editable mask: reconstruction (paper) or half_step (code).',
     }),

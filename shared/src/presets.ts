@@ -23,6 +23,19 @@ export const OUTPUT_FORMATS = ['png', 'webp', 'jpeg'] as const;
  */
 export const BACKGROUND_LATENTS = ['reconstruction', 'half_step'] as const;
 
+/**
+ * Which captured K/V set each sampling call injects. Inversion (N FireFlow steps) captures sets
+ * 0..N, set 0 at t = 0 and set k >= 1 at the midpoint of inversion step k - 1. Sampling retraces
+ * the steps downwards: call 0 is step 0's start velocity, call k >= 1 the midpoint of step k - 1.
+ * - `reference_code`: call k takes set N - k, so sampling step r's midpoint takes set N - 1 - r and
+ *   the last step the set captured at t = 0 (the code's countdown: hookhub.py countdown_hooks,
+ *   called before each step after the first and after step 0's start calls, dragger.py).
+ * - `same_time`: call k >= 1 takes set N + 1 - k, the one captured at the same time (the midpoint
+ *   of the inversion step it retraces); set 0 is never used.
+ * Both give call 0 (and every drag optimisation pass) the last set, N.
+ */
+export const KV_PAIRINGS = ['reference_code', 'same_time'] as const;
+
 /** Every option a request may set, all present. */
 export type Settings = Required<Omit<EditOptions, 'preset'>>;
 
@@ -41,6 +54,8 @@ const PAPER: Settings = {
   feature_blocks: [17, 18],
   kv_double_blocks: [0, 7, 8, 9, 10, 18],
   kv_single_blocks: [6, 9, 18, 23, 26, 31, 37],
+  // The official code's pairing (KV_PAIRINGS); the paper says only "in reverse order of capture".
+  kv_pairing: 'reference_code',
   background_latent: 'reconstruction',
   // Beyond the paper: paste the original pixels back outside B so the background is exact.
   background_compositing: true,

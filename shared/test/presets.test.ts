@@ -18,6 +18,7 @@ describe('presets', () => {
       feature_blocks: [17, 18],
       kv_double_blocks: [0, 7, 8, 9, 10, 18],
       kv_single_blocks: [6, 9, 18, 23, 26, 31, 37],
+      kv_pairing: 'reference_code',
       background_latent: 'reconstruction',
       background_compositing: true,
       output_format: 'png',
@@ -48,6 +49,12 @@ describe('presets', () => {
     expect(differences).toEqual(['intensify_lr', 'background_latent']);
     expect(PRESETS.reference_code.intensify_lr).toBe(1000);
     expect(PRESETS.reference_code.background_latent).toBe('half_step');
+    // The paper names no pairing; both presets take the code's, same_time stays an option.
+    expect([PRESETS.paper.kv_pairing, PRESETS.reference_code.kv_pairing]).toEqual([
+      'reference_code',
+      'reference_code',
+    ]);
+    expect(resolveSettings({ kv_pairing: 'same_time' }).kv_pairing).toBe('same_time');
   });
 
   it('resolves options over a preset', () => {

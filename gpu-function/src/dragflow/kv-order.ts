@@ -1,16 +1,21 @@
 /**
- * Which captured K/V set a transformer call reuses (method doc, "KV injection"). Inversion
- * captures one set per velocity call, in call order (fireflow.ts VelocityCall.call: 0..N-1).
- * Denoising reuses them in reverse order of capture, call j taking set N-1-j; with FireFlow both
- * directions make steps + 1 calls, so the sets pair one to one. Every optimisation forward pass
- * uses the last set captured, the one nearest the edit timestep.
+ * Which captured K/V set a transformer call reuses (method doc, "KV injection"; the pairings are
+ * defined in shared presets.ts KV_PAIRINGS). Inversion captures one set per velocity call, in call
+ * order (fireflow.ts VelocityCall.call: 0..N for N steps); sampling makes the same N + 1 calls per
+ * branch, downwards. Every optimisation forward pass uses the last set captured, the one nearest the
+ * edit timestep.
  */
+import type { KV_PAIRINGS } from '@dragflow/shared/presets';
 
-export function samplingKvSet(samplingCall: number, captured: number): number {
+export type KvPairing = (typeof KV_PAIRINGS)[number];
+
+export function samplingKvSet(samplingCall: number, captured: number, pairing: KvPairing): number {
   if (!Number.isInteger(samplingCall) || samplingCall < 0 || samplingCall >= captured) {
     throw new RangeError(`sampling call ${samplingCall} has no K/V set: ${captured} were captured`);
   }
-  return captured - 1 - samplingCall;
+  const last = captured - 1;
+  if (samplingCall === 0 || pairing === 'reference_code') return last - samplingCall;
+  return last - samplingCall + 1;
 }
 
 export function optimisationKvSet(captured: number): number {

@@ -22,6 +22,7 @@ import { ensureDemoBundle } from '../bundle/demo.ts';
 import { verifyBundle } from '../bundle/verify.ts';
 import { compositeBackground, packedLatentMask } from '../dragflow/composite.ts';
 import { dragSchedule } from '../dragflow/drag-schedule.ts';
+import { optimisationKvSet } from '../dragflow/kv-order.ts';
 import { validateOperation } from '../dragflow/operation.ts';
 import { maskArea, resizeMask } from '../dragflow/region.ts';
 import type { LoadImageBytes } from '../dragflow/request-operations.ts';
@@ -231,7 +232,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       cache,
       onStep: (done, total) => report('inverting', done, total),
     });
-    const kv = cache.inputs(cache.lastIndex());
+    const kv = cache.inputs(optimisationKvSet(cache.calls));
     let background = inverted;
     if (settings.background_latent === 'half_step') {
       // The reference code's z_bg: the inverted latent advanced half a denoising step with its velocity.
@@ -296,6 +297,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       times: times.denoising,
       keep,
       cache,
+      kvPairing: settings.kv_pairing,
       editGuidance: settings.edit_guidance,
       reconstructionGuidance: settings.inversion_guidance,
       editText: text.target,

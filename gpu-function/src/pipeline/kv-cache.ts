@@ -3,11 +3,7 @@
  * in float16 (half the memory of float32; the values are activations of order 1-100, far inside
  * float16's range). The graphs cast K/V to float16 on capture and back on injection (`kvDtype`), so
  * the cache holds onnxruntime's float16 data (16-bit patterns) as returned and feeds it back as is.
- *
- * Which cached set a later call gets (method doc: "in reverse order of capture"): the set captured
- * at the same time. Sampling call 0 starts at the edit time, where the last inversion call (the
- * last midpoint) is nearest; sampling call k >= 1 is the midpoint of the interval that inversion
- * call N - k + 1 was the midpoint of (N inversion steps, N + 1 calls). Optimisation uses the last set.
+ * Which cached set a later call gets: dragflow/kv-order.ts.
  */
 import type { FluxConfig } from '../flux/config.ts';
 import { headDim } from '../flux/config.ts';
@@ -85,16 +81,5 @@ export class KvCache {
     const set = this.sets[index];
     if (!set) throw new RangeError(`no K/V captured for call ${index} (${this.sets.length} cached)`);
     return set;
-  }
-
-  /** The set the optimisation injects: the last one captured. */
-  lastIndex(): number {
-    return this.sets.length - 1;
-  }
-
-  /** The set sampling call `call` injects (see the module comment). */
-  samplingIndex(call: number): number {
-    const last = this.sets.length - 1;
-    return call === 0 ? last : last - call + 1;
   }
 }

@@ -2,22 +2,26 @@
  * Dual-branch FireFlow sampling from the edit time to 0 (method doc, "Sampling with background
  * blending"): the edit branch (target prompt, edit guidance) from the optimised latent and the
  * reconstruction branch (inversion guidance) from the inverted latent, both with the cached K/V
- * injected, the edit latent taking the reconstruction's values outside B after every step.
+ * injected by the chosen pairing (kv-order.ts), the edit latent taking the reconstruction's values
+ * outside B after every step.
  */
 import { sampleDualBranch } from '../dragflow/dual-branch.ts';
 import type { VelocityField } from '../dragflow/fireflow.ts';
+import { type KvPairing, samplingKvSet } from '../dragflow/kv-order.ts';
 import type { KvCache } from './kv-cache.ts';
 import type { EditModel } from './model.ts';
 import type { TextConditioning } from './prompt-encoder.ts';
 
 export interface SamplingInput {
-  model: EditModel;
+  model: Pick<EditModel, 'velocityInjected'>;
   edit: Float32Array;
   reconstruction: Float32Array;
   /** Descending times, edit time to 0. */
   times: readonly number[];
   keep: Uint8Array;
   cache: KvCache;
+  /** Which captured set each call injects (kv-order.ts). */
+  kvPairing: KvPairing;
   editGuidance: number;
   reconstructionGuidance: number;
   /** Target prompt's text (edit branch) and source prompt's (reconstruction branch). */
@@ -32,7 +36,7 @@ export async function sampleEdit(input: SamplingInput): Promise<Float32Array> {
   const branch =
     (guidance: number, text: TextConditioning, reportSteps: boolean): VelocityField =>
     async (z, t, call) => {
-      const kv = cache.inputs(cache.samplingIndex(call.call));
+      const kv = cache.inputs(samplingKvSet(call.call, cache.calls, input.kvPairing));
       const v = await model.velocityInjected(z, t, guidance, text, kv);
       // The midpoint call is the last of its step (FireFlow).
       if (reportSteps && call.stage === 'midpoint') input.onStep?.(call.step + 1, total);

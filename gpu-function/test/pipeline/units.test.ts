@@ -3,6 +3,7 @@ import { PRESETS } from '@dragflow/shared/presets';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
 import { packedLatentMask } from '../../src/dragflow/composite.ts';
+import { optimisationKvSet, samplingKvSet } from '../../src/dragflow/kv-order.ts';
 import { operationTransform, type RegionOperation } from '../../src/dragflow/operation.ts';
 import { maskToPlanes, resizeMask } from '../../src/dragflow/region.ts';
 import { warpPlanes } from '../../src/dragflow/warp.ts';
@@ -62,7 +63,7 @@ describe('K/V cache', () => {
     expect(20 * perCall).toBe(3_711_959_040);
   });
 
-  it('keeps the captured float16 sets as they are and hands back the time-matched set', () => {
+  it('keeps the captured float16 sets as they are and hands them back by index', () => {
     const blocks = { double: [0], single: [] };
     const cache = new KvCache(blocks);
     const k = names.kvOut('double', 0, 'k');
@@ -87,9 +88,12 @@ describe('K/V cache', () => {
       "K/V capture output 'kv_out.double.0.v' is missing",
     );
     expect([cache.calls, cache.bytes]).toEqual([4, 4 * 2 * 2 * 2]);
-    // 3 inversion steps (4 calls): sampling call 0 (start) and 1 (first midpoint) -> last set; 3 -> set 1.
-    expect([0, 1, 2, 3].map((call) => cache.samplingIndex(call))).toEqual([3, 3, 2, 1]);
-    expect(cache.lastIndex()).toBe(3);
+    // 3 inversion steps (4 calls): sampling call k takes set 3 - k (reference_code) or 4 - k (same_time).
+    expect([0, 1, 2, 3].map((call) => samplingKvSet(call, cache.calls, 'reference_code'))).toEqual([
+      3, 2, 1, 0,
+    ]);
+    expect([0, 1, 2, 3].map((call) => samplingKvSet(call, cache.calls, 'same_time'))).toEqual([3, 3, 2, 1]);
+    expect(optimisationKvSet(cache.calls)).toBe(3);
     expect(() => cache.inputs(4)).toThrow(RangeError);
   });
 
