@@ -75,7 +75,8 @@ export const EditOptionsSchema = z
         'Inversion K/V set each sampling call injects: reference_code (step r takes the set one inversion call earlier than its own time, the last step the t = 0 set; both presets) or same_time (each call the set captured at its own time).',
     }),
     background_latent: z.enum(BACKGROUND_LATENTS).meta({
-      description: 'Latent kept outside the editable mask: reconstruction (paper) or half_step (code).',
+      description:
+        'Latent kept outside the editable mask while optimising: reconstruction (paper: the inverted latent) or half_step (code: the inverted latent advanced half a step with its velocity at edit_guidance).',
     }),
     background_compositing: z
       .boolean()

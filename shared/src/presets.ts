@@ -1,12 +1,15 @@
 /**
- * DragFlow's hyperparameters (arXiv 2510.02253 and facts read from its reference code).
+ * DragFlow's hyperparameters (arXiv 2510.02253 and facts read from its reference code,
+ * Edennnnnnnnnn/DragFlow: framework/config.yaml, dragger.py, hookhub.py).
  *
  * A preset fills every tunable option; request options override single values. Where the
  * paper and the reference code differ, the difference is an option and the two presets pick
- * each side: `paper` (the default) follows the paper, `reference_code` follows the code.
- * `fast` is NOT the paper's method settings: a shorter schedule and fewer drag iterations (about 40%
- * of the paper's transformer calls) for quick tries; expect weaker moves and more artefacts.
- * `METHOD` holds the values that are fixed by the method and the FLUX.1 architecture.
+ * each side: `paper` (the default) follows the paper, `reference_code` follows the code. Where the
+ * paper is silent, both follow the code. Each value below says where it comes from: "paper" (the
+ * paper's text), "code" (the reference code, file and name), "ours" (a service choice, not the
+ * method's). `fast` is NOT the paper's method settings: a shorter schedule and fewer drag iterations
+ * (about 40% of the paper's transformer calls) for quick tries; expect weaker moves and more
+ * artefacts. `METHOD` holds the values that are fixed by the method and the FLUX.1 architecture.
  */
 import type { EditOptions } from './options.ts';
 
@@ -17,9 +20,9 @@ export const DEFAULT_PRESET: PresetName = 'paper';
 export const OUTPUT_FORMATS = ['png', 'webp', 'jpeg'] as const;
 
 /**
- * Which latent fills the protected background after each update: the reconstruction-path
- * latent at the same timestep (paper), or the original latent advanced half a step with its
- * own velocity (reference code).
+ * Which latent fills the protected background after each update (z_bg): the reconstruction-path
+ * latent at the edit time, i.e. the inverted latent itself (paper), or the inverted latent advanced
+ * half a denoising step with its velocity at the edit guidance (reference code).
  */
 export const BACKGROUND_LATENTS = ['reconstruction', 'half_step'] as const;
 
@@ -40,25 +43,40 @@ export const KV_PAIRINGS = ['reference_code', 'same_time'] as const;
 export type Settings = Required<Omit<EditOptions, 'preset'>>;
 
 const PAPER: Settings = {
+  // ours: no step of the pipeline draws random numbers (the code seeds everything with 42, config.yaml).
   seed: 0,
+  // paper; code config.yaml inversion_step_num, sampling_step_num.
   steps: 25,
+  // code config.yaml skip_step_num: the edit happens at timesteps[6].
   skip_steps: 6,
+  // paper (K = 50); code config.yaml max_dragging_num.
   transport_iterations: 50,
+  // paper; code config.yaml max_intensify_num.
   intensify_iterations: 20,
+  // paper; code config.yaml lr.
   transport_lr: 1000,
+  // paper. The code resets lr to 1000 for intensify (dragger.py): reference_code.
   intensify_lr: 1200,
+  // paper; code config.yaml inversion_guidance_scale (inversion and the reconstruction branch).
   inversion_guidance: 1.0,
+  // paper; code config.yaml sampling_guidance_scale (drag passes, the edit branch, z_bg's velocity).
   edit_guidance: 3.5,
+  // paper; code config.yaml use_adapter.
   adapter: true,
+  // code config.yaml adapter_subject_scale.
   adapter_scale: 1.5,
+  // paper (the 17th and 18th double blocks); code config.yaml target_block_feature_ids_flux.
   feature_blocks: [17, 18],
+  // code hookhub.py 'non-ridge' (config.yaml hook_block_combo); the paper names no blocks.
   kv_double_blocks: [0, 7, 8, 9, 10, 18],
   kv_single_blocks: [6, 9, 18, 23, 26, 31, 37],
-  // The official code's pairing (KV_PAIRINGS); the paper says only "in reverse order of capture".
+  // code (see KV_PAIRINGS); the paper says only "in reverse order of capture".
   kv_pairing: 'reference_code',
+  // paper: the reconstruction-path latent. The code's half step: reference_code.
   background_latent: 'reconstruction',
-  // Beyond the paper: paste the original pixels back outside B so the background is exact.
+  // ours, beyond the paper: paste the original pixels back outside B so the background is exact.
   background_compositing: true,
+  // ours (service output).
   output_format: 'png',
   output_quality: 95,
   preview_interval: 0,
@@ -69,9 +87,16 @@ const PAPER: Settings = {
 
 export const PRESETS: Readonly<Record<PresetName, Readonly<Settings>>> = {
   paper: PAPER,
-  reference_code: { ...PAPER, intensify_lr: 1000, background_latent: 'half_step' },
-  // Edit time at the same schedule fraction as the paper (skip 3 of 12 ~ 6 of 25); 53 transformer
-  // calls instead of 131.
+  reference_code: {
+    ...PAPER,
+    // code dragger.py dragger_step: lr = 1000.0 when the stage is INTENSIFY.
+    intensify_lr: 1000,
+    // code dragger.py dragger_step: z_orig advanced half a step with its velocity at
+    // sampling_guidance_scale (edit_guidance), target prompt, last K/V set.
+    background_latent: 'half_step',
+  },
+  // ours: edit time at the same schedule fraction as the paper (skip 3 of 12 ~ 6 of 25); 53
+  // transformer calls instead of 131.
   fast: { ...PAPER, steps: 12, skip_steps: 3, transport_iterations: 16, intensify_iterations: 6 },
 };
 

@@ -27,10 +27,11 @@ import { validateOperation } from '../dragflow/operation.ts';
 import { maskArea, resizeMask } from '../dragflow/region.ts';
 import type { LoadImageBytes } from '../dragflow/request-operations.ts';
 import { editTimesteps } from '../dragflow/schedule.ts';
-import type { BinaryMask } from '../image/binary-mask.ts';
 import { featureMapBytes } from '../flux/features.ts';
+import type { BinaryMask } from '../image/binary-mask.ts';
 import { encodeImage, encodeSamples, type OutputFormat } from '../image/encode.ts';
 import { describeLayout, formatLosses, isRgb8, type PixelLayout, RGB8 } from '../image/pixel-layout.ts';
+import { backgroundLatent } from './background-latent.ts';
 import type { Device } from './device.ts';
 import { asRejection, EditRejected, rejection } from './errors.ts';
 import { invert } from './invert.ts';
@@ -233,19 +234,13 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       onStep: (done, total) => report('inverting', done, total),
     });
     const kv = cache.inputs(optimisationKvSet(cache.calls));
-    let background = inverted;
-    if (settings.background_latent === 'half_step') {
-      // The reference code's z_bg: the inverted latent advanced half a denoising step with its velocity.
-      const half = (times.denoising[1]! - times.denoising[0]!) / 2;
-      const v = await m.velocityInjected(
-        inverted,
-        times.editTime,
-        settings.inversion_guidance,
-        text.source,
-        kv,
-      );
-      background = inverted.map((z, i) => z + half * v[i]!);
-    }
+    const background = await backgroundLatent({
+      settings,
+      inverted,
+      denoising: times.denoising,
+      // The drag passes' own inputs (reference code: the F0 forward pass gives this velocity).
+      velocity: (z, t, guidance) => m.velocityInjected(z, t, guidance, text.target, kv),
+    });
 
     const schedule = dragSchedule(settings);
     const transportTotal = settings.transport_iterations;

@@ -12,9 +12,9 @@ import type { PromptCache } from './prompt-cache.ts';
 import type { PromptEncoder, TextConditioning } from './prompt-encoder.ts';
 
 export interface EditPrompts {
-  /** Describes the scene: inversion, the reconstruction branch and the background latent. */
+  /** Describes the scene: inversion and the reconstruction branch. */
   source: string;
-  /** Background + editing prompt: supervision and the edit branch. */
+  /** Background + editing prompt: supervision, the edit branch and z_bg's half step (reference code). */
   target: string;
 }
 
