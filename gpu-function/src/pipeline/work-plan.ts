@@ -19,12 +19,15 @@
  * Estimate: from the working size, the model config and the settings, before anything runs.
  * - Transformer calls and forward-pass equivalents are counted exactly (same rules as metrics.ts).
  * - Peak memory = runtime base + stored weights + the K/V cache (exact, kv-cache.ts) + a per-token
- *   term (activations, latents, feature maps) + a per-attention-score term (the drag step keeps
- *   the float32 score matrices of every block it runs through for its backward pass). The two
- *   coefficients are fitted on this project's CPU runs of the demo bundle (6 sizes from 128x128 to
- *   768x768, all within 2%) and reproduce the 512x768 (3.4 GB) and 1024x1024 (14.7 GB) runs of
- *   issue 12 within 5%. For FLUX.1 they are the same structural rule, not a measurement.
- * - Time = fixed setup + forward-pass equivalents x FLOPs per forward / device FLOP rate.
+ *   term (activations, latents) + a per-attention-score term (scores the attention of the blocks
+ *   the drag step runs through materialises) + copies of one supervision map (F0, the targets and
+ *   masks on the host; features, terms and their gradients in the drag step: flux/features.ts
+ *   featureMapBytes). The coefficients are fitted by `npm run bench:calibrate` on short CPU edits of
+ *   the demo bundle (see `memoryTerms`); for FLUX.1 they are the same structural rule, not a
+ *   measurement.
+ * - Time = fixed setup + forward-pass equivalents x FLOPs per forward / device FLOP rate + the drag
+ *   steps' work on the supervision maps (map elements x drag calls / a per-element rate), fitted the
+ *   same way.
  * `CostProfile` holds the device's constants; CPU_PROFILE is the only measured one (a GPU
  * profile needs the same calibration on a GPU; see the pipeline README).
  */
@@ -35,6 +38,7 @@ import type { Settings } from '@dragflow/shared/presets';
 import type { BundleConfig } from '../bundle/model-config.ts';
 import type { Size } from '../dragflow/geometry.ts';
 import { autoEncoderDownscale, type FluxConfig } from '../flux/config.ts';
+import { featureMapBytes, featureMapSize } from '../flux/features.ts';
 import type { BinaryMask } from '../image/binary-mask.ts';
 import { kvBytesPerEdit } from './kv-cache.ts';
 import { trunkFraction } from './metrics.ts';
@@ -50,7 +54,7 @@ export const DEFAULT_WORKING_PIXELS = {
   /** FLUX.1 is trained around one megapixel. */
   'flux1-dev': 1024 * 1024,
   'flux1-schnell': 1024 * 1024,
-  /** The demo and test bundles: 512x512 takes about 2.3 GB and half a minute per edit on 2 CPU cores. */
+  /** The demo and test bundles: 512x512 takes about 3.2 GB and a minute per edit (paper preset, 2 idle CPU cores). */
   other: 512 * 512,
 } as const;
 
@@ -71,22 +75,31 @@ export interface CostProfile {
   bytesPerTokenHidden: number;
   /** Live float32 attention score matrices per block the drag step runs through. */
   scoreMatricesPerBlock: number;
+  /** Live copies of one float32 supervision map (featureMapBytes). */
+  supervisionMapCopies: number;
   /** Sustained FLOP rate of the transformer calls. */
   flops: number;
+  /** Supervision-map elements per second a drag step works through (resize, loss, gradient). */
+  mapElementsPerSecond: number;
   /** Graph build and session opening. */
   setupSeconds: number;
 }
 
 /**
- * onnxruntime's CPU provider on this project's 2-core machine (fitted on the demo bundle, see the
- * module comment; time: 100-140 GFLOP/s measured on an idle machine at 512..1024 px, lower under load).
+ * onnxruntime's CPU provider on this project's 2-core machine: fitted by `npm run bench:calibrate`
+ * (gpu-function/bench/calibrate.ts) on an idle machine, 9 sizes from 128x128 to 1024x1024: memory
+ * within -9% (768x768) to +12% (1024x512) of the measured peak RSS, time within 25%; under load
+ * edits take longer.
  */
 export const CPU_PROFILE: CostProfile = Object.freeze({
   name: 'cpu',
-  baseBytes: 595e6,
-  bytesPerTokenHidden: 833,
-  scoreMatricesPerBlock: 7.44,
-  flops: 100e9,
+  baseBytes: 204.6e6,
+  // The fit leaves no per-token term beyond the scores and the maps on this runtime.
+  bytesPerTokenHidden: 0,
+  scoreMatricesPerBlock: 2.766,
+  supervisionMapCopies: 10.17,
+  flops: 102e9,
+  mapElementsPerSecond: 606e6,
   setupSeconds: 3,
 });
 
@@ -237,12 +250,16 @@ export interface PlannedModel {
   weight_files: readonly { bytes: number }[];
 }
 
-export function estimateEdit(
+/**
+ * The estimate's structural terms for an edit at `working`: exact byte counts (weights, K/V cache)
+ * and the quantities the CostProfile's coefficients multiply. bench/calibrate.ts fits those
+ * coefficients on measured runs from the same terms.
+ */
+export function costTerms(
   manifest: Pick<PlannedModel, 'config' | 'weight_files'>,
   working: Size,
   settings: Settings,
-  profile: CostProfile = CPU_PROFILE,
-): EditEstimate {
+) {
   const { transformer: config, autoencoder: ae, graph_grid: bundleGrid } = manifest.config;
   const latentScale = 'patch' in ae ? ae.patch : autoEncoderDownscale(ae);
   const grid = {
@@ -254,27 +271,56 @@ export function estimateEdit(
   const imageTokens = grid.width * grid.height;
   const tokens = imageTokens + grid.textTokens;
   const blocks = modelBlocks(config, settings);
-  const fraction = trunkFraction(config, blocks.taps);
   const calls = predictedCalls(settings);
+  const fraction = trunkFraction(config, blocks.taps);
   const forwardEquivalents = calls.velocity + fraction * (calls.features + 2 * calls.drag_step);
   const inversionSteps = settings.steps - settings.skip_steps;
-  const kvBytes = kvBytesPerEdit(config, grid, blocks.kv, inversionSteps);
-  const weightBytes = manifest.weight_files.reduce((sum, file) => sum + file.bytes, 0);
   const dragBlocks = Math.max(...blocks.taps.map((t) => t.block)) + 1;
-  const scoreBytes = profile.scoreMatricesPerBlock * config.numHeads * tokens * tokens * 4 * dragBlocks;
+  const mapBytes = featureMapBytes(featureMapSize(working), blocks.taps.length, config);
+  return {
+    imageTokens,
+    calls,
+    forwardEquivalents,
+    /** Bytes known exactly: stored weights and the K/V cache. */
+    exactBytes:
+      manifest.weight_files.reduce((sum, file) => sum + file.bytes, 0) +
+      kvBytesPerEdit(config, grid, blocks.kv, inversionSteps),
+    /** Multiplies bytesPerTokenHidden. */
+    tokenHidden: config.hiddenSize * tokens,
+    /** Multiplies scoreMatricesPerBlock: one float32 score matrix of every head, per drag block. */
+    scoreBytes: config.numHeads * tokens * tokens * 4 * dragBlocks,
+    /** Multiplies supervisionMapCopies. */
+    mapBytes,
+    /** FLOPs of the transformer calls (divided by flops). */
+    transformerFlops: forwardEquivalents * forwardFlops(config, tokens),
+    /** Map elements the drag steps work through (divided by mapElementsPerSecond). */
+    dragMapElements: (calls.drag_step * mapBytes) / Float32Array.BYTES_PER_ELEMENT,
+  };
+}
+
+export function estimateEdit(
+  manifest: Pick<PlannedModel, 'config' | 'weight_files'>,
+  working: Size,
+  settings: Settings,
+  profile: CostProfile = CPU_PROFILE,
+): EditEstimate {
+  const t = costTerms(manifest, working, settings);
   const peak =
     profile.baseBytes +
-    weightBytes +
-    kvBytes +
-    profile.bytesPerTokenHidden * config.hiddenSize * tokens +
-    scoreBytes;
+    t.exactBytes +
+    profile.bytesPerTokenHidden * t.tokenHidden +
+    profile.scoreMatricesPerBlock * t.scoreBytes +
+    profile.supervisionMapCopies * t.mapBytes;
   return {
     profile: profile.name,
-    image_tokens: imageTokens,
-    transformer_calls: calls.velocity + calls.features + calls.drag_step,
-    forward_pass_equivalents: forwardEquivalents,
+    image_tokens: t.imageTokens,
+    transformer_calls: t.calls.velocity + t.calls.features + t.calls.drag_step,
+    forward_pass_equivalents: t.forwardEquivalents,
     peak_memory_bytes: Math.round(peak),
-    seconds: profile.setupSeconds + (forwardEquivalents * forwardFlops(config, tokens)) / profile.flops,
+    seconds:
+      profile.setupSeconds +
+      t.transformerFlops / profile.flops +
+      t.dragMapElements / profile.mapElementsPerSecond,
   };
 }
 
