@@ -13,8 +13,8 @@ export default defineConfig({
           include: [
             'shared/**/*.test.ts',
             'gpu-function/**/*.test.ts',
-            'stack/**/*.test.ts',
-            'playground/**/*.test.ts',
+            'infra/stack/**/*.test.ts',
+            'edge/playground/**/*.test.ts',
             'test/**/*.test.ts',
           ],
           exclude: ['**/node_modules/**'],

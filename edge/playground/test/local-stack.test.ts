@@ -19,17 +19,17 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startRadosgw } from '../../infra/s3/radosgw.ts';
-import type { ListeningSocket } from '../../stack/src/ports.ts';
-import { portProblem } from '../../stack/src/ports.ts';
-import { freePort } from '../../stack/test/support/free-port.ts';
+import { startRadosgw } from '../../../infra/s3/radosgw.ts';
+import type { ListeningSocket } from '../../../infra/stack/src/ports.ts';
+import { portProblem } from '../../../infra/stack/src/ports.ts';
+import { freePort } from '../../../infra/stack/test/support/free-port.ts';
 import {
   listeningSocketsOf,
   processTree,
   stillListening,
   stillRunning,
   type TrackedProcess,
-} from '../../stack/test/support/process-tree.ts';
+} from '../../../infra/stack/test/support/process-tree.ts';
 import { SseParser } from '../public/js/sse.js';
 import { artifactsDir, launchChromium } from './support/browser.ts';
 import { type Banner, REPO_ROOT, type StackProcess, startStack } from './support/local-stack.ts';
@@ -149,7 +149,7 @@ describe('npm start', () => {
           page
             .locator('#editor')
             .evaluate((c) => [(c as HTMLCanvasElement).width, (c as HTMLCanvasElement).height]);
-        await page.setInputFiles('#file-input', join(REPO_ROOT, 'playground/public/samples/rocket.png'));
+        await page.setInputFiles('#file-input', join(REPO_ROOT, 'edge/playground/public/samples/rocket.png'));
         await expect.poll(loaded).toBe('rocket.png');
         expect(await canvasSize()).toEqual([384, 256]);
         for (const [how, name] of [

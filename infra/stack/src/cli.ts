@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { parseStackSettings, StackSettingsError, stackHelp } from './settings.ts';
 import { EXIT, runStack } from './stack.ts';
 
-const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
+const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 
 function log(line: string): void {
   process.stderr.write(`${line}\n`);
