@@ -1,7 +1,7 @@
 /**
  * `npm run bench:calibrate`: fits the CPU cost profile of the work plan (pipeline/work-plan.ts
  * CPU_PROFILE) on measured edits. Each size runs one short edit of the demo bundle in its own
- * process (a red disk moved right; steps 6, skip 1, 6 + 2 drag iterations), at that size exactly
+ * process (ball-scene.ts, the ball moved right; steps 6, skip 1, 6 + 2 drag iterations), at that size exactly
  * (the working size raised to it), and reports its peak RSS and phase times. Then, from the same
  * structural terms the estimate uses (`costTerms`):
  * - memory: peak RSS - exact bytes (weights, K/V cache) = base + a x tokens*hidden + b x attention
@@ -16,9 +16,9 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { PRESETS, type Settings } from '@dragflow/shared/presets';
 import { ensureDemoBundle } from '../src/bundle/demo.ts';
-import { encodeImage } from '../src/image/encode.ts';
 import { runEdit } from '../src/pipeline/edit.ts';
 import { CPU_PROFILE, costTerms, estimateEdit } from '../src/pipeline/work-plan.ts';
+import { ballRequest } from './ball-scene.ts';
 
 const SHORT = { steps: 6, skip_steps: 1, transport_iterations: 6, intensify_iterations: 2 } as const;
 const SIZES = '128x128,256x256,384x384,512x256,512x512,640x640,768x768,1024x512,1024x1024';
@@ -29,28 +29,11 @@ const flag = (name: string, fallback: string) => {
   return at >= 0 && args[at + 1] !== undefined ? args[at + 1]! : fallback;
 };
 
-/** One short edit at width x height in this process; prints one JSON line. */
+/** One short edit of the benchmarks' ball scene at width x height in this process; prints one JSON line. */
 async function child(width: number, height: number): Promise<void> {
-  const rgb = new Uint8Array(width * height * 3);
-  const mask = new Uint8Array(width * height * 3);
-  const [cx, cy, r] = [width * 0.3, height * 0.5, Math.min(width, height) / 8];
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      const inside = Math.hypot(x - cx, y - cy) <= r;
-      rgb.set(inside ? [215, 45, 40] : [90, 110 + (y * 60) / height, 90], (y * width + x) * 3);
-      mask.set(inside ? [255, 255, 255] : [0, 0, 0], (y * width + x) * 3);
-    }
-  }
-  const uri = async (data: Uint8Array) =>
-    `data:image/png;base64,${(await encodeImage(data, width, height, { format: 'png' })).toString('base64')}`;
+  const request = await ballRequest(width, height);
   const { metrics } = await runEdit(
-    {
-      image: { data: await uri(rgb) },
-      operations: [
-        { kind: 'relocate', source: { mask: { data: await uri(mask) } }, target: [cx + width / 4, cy] },
-      ],
-      options: SHORT,
-    },
+    { ...request, options: { ...request.options, ...SHORT } },
     { maxWorkingPixels: width * height },
   );
   const phases = metrics.phase_seconds as Record<string, number>;
