@@ -185,7 +185,7 @@ const CASES: Case[] = [
   },
   {
     name: 'unknown preset',
-    body: editRequest({ options: { preset: 'fast' } }),
+    body: editRequest({ options: { preset: 'turbo' } }),
     status: 422,
     code: 'invalid_value',
   },
