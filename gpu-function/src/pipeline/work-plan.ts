@@ -88,18 +88,18 @@ export interface CostProfile {
 /**
  * onnxruntime's CPU provider on this project's 2-core machine: fitted by `npm run bench:calibrate`
  * (gpu-function/bench/calibrate.ts) on an idle machine, 9 sizes from 128x128 to 1024x1024: memory
- * within -9% (768x768) to +12% (1024x512) of the measured peak RSS, time within 25%; under load
+ * within -9% (768x768) to +12% (1024x512) of the measured peak RSS, time within 30%; under load
  * edits take longer.
  */
 export const CPU_PROFILE: CostProfile = Object.freeze({
   name: 'cpu',
-  baseBytes: 204.6e6,
+  baseBytes: 221.3e6,
   // The fit leaves no per-token term beyond the scores and the maps on this runtime.
   bytesPerTokenHidden: 0,
-  scoreMatricesPerBlock: 2.766,
-  supervisionMapCopies: 10.17,
-  flops: 102e9,
-  mapElementsPerSecond: 606e6,
+  scoreMatricesPerBlock: 2.776,
+  supervisionMapCopies: 9.981,
+  flops: 101e9,
+  mapElementsPerSecond: 1.51e9,
   setupSeconds: 3,
 });
 

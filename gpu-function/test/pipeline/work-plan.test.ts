@@ -109,12 +109,12 @@ describe('estimate', () => {
       intensify_iterations: 2,
     };
     const measured: [number, number, number][] = [
-      [128, 128, 0.483e9],
-      [256, 256, 0.914e9],
-      [512, 512, 2.655e9],
-      [768, 768, 4.226e9],
-      [1024, 512, 2.959e9],
-      [1024, 1024, 6.934e9],
+      [128, 128, 0.498e9],
+      [256, 256, 0.928e9],
+      [512, 512, 2.629e9],
+      [768, 768, 4.219e9],
+      [1024, 512, 2.956e9],
+      [1024, 1024, 6.924e9],
     ];
     for (const [width, height, bytes] of measured) {
       const { peak_memory_bytes } = estimateEdit(demo, { width, height }, settings);
