@@ -115,10 +115,6 @@ export function buildSupervisionTrunk(
   options: FeatureOptions,
 ): SupervisionTrunk {
   const taps = resolveTaps(config, options.taps);
-  const trunk = buildTrunk(graphName, config, options);
-  const last = Math.max(...taps.map((t) => t.block));
-  const { taps: blockTaps, img, txt } = runDoubleBlocks(trunk, trunk, 0, last);
-  const tapped = taps.map((tap) => ({ tap, tensor: blockTaps[tap.block]![tap.point] }));
   const { height, width } = options.grid;
   const { image } = options;
   if (image.height * width !== image.width * height || image.height % height !== 0) {
@@ -128,6 +124,10 @@ export function buildSupervisionTrunk(
     );
   }
   const mapSize = options.mapSize ?? featureMapSize(image);
+  const trunk = buildTrunk(graphName, config, options);
+  const last = Math.max(...taps.map((t) => t.block));
+  const { taps: blockTaps, img, txt } = runDoubleBlocks(trunk, trunk, 0, last);
+  const tapped = taps.map((tap) => ({ tap, tensor: blockTaps[tap.block]![tap.point] }));
   return { trunk, taps: tapped, streams: { img, txt }, lastBlock: last, mapSize };
 }
 
