@@ -295,8 +295,7 @@ export async function runEdit(input: unknown, options: EditRunOptions = {}): Pro
       kvPairing: settings.kv_pairing,
       editGuidance: settings.edit_guidance,
       reconstructionGuidance: settings.inversion_guidance,
-      editText: text.target,
-      reconstructionText: text.source,
+      text: text.target,
       onStep: (done, total) => report('sampling', done, total),
     });
 

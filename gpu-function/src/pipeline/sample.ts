@@ -1,7 +1,8 @@
 /**
  * Dual-branch FireFlow sampling from the edit time to 0 (method doc, "Sampling with background
- * blending"): the edit branch (target prompt, edit guidance) from the optimised latent and the
- * reconstruction branch (inversion guidance) from the inverted latent, both with the cached K/V
+ * blending"): the edit branch (edit guidance) from the optimised latent and the reconstruction
+ * branch (inversion guidance) from the inverted latent, both on the target prompt (the paper does not
+ * say; the official code samples both with its target inputs, dragger.py) and the cached K/V
  * injected by the chosen pairing (kv-order.ts), the edit latent taking the reconstruction's values
  * outside B after every step.
  */
@@ -24,9 +25,8 @@ export interface SamplingInput {
   kvPairing: KvPairing;
   editGuidance: number;
   reconstructionGuidance: number;
-  /** Target prompt's text (edit branch) and source prompt's (reconstruction branch). */
-  editText: TextConditioning;
-  reconstructionText: TextConditioning;
+  /** The target prompt's text, both branches. */
+  text: TextConditioning;
   onStep?: (done: number, total: number) => void;
 }
 
@@ -34,10 +34,10 @@ export async function sampleEdit(input: SamplingInput): Promise<Float32Array> {
   const { model, cache } = input;
   const total = input.times.length - 1;
   const branch =
-    (guidance: number, text: TextConditioning, reportSteps: boolean): VelocityField =>
+    (guidance: number, reportSteps: boolean): VelocityField =>
     async (z, t, call) => {
       const kv = cache.inputs(samplingKvSet(call.call, cache.calls, input.kvPairing));
-      const v = await model.velocityInjected(z, t, guidance, text, kv);
+      const v = await model.velocityInjected(z, t, guidance, input.text, kv);
       // The midpoint call is the last of its step (FireFlow).
       if (reportSteps && call.stage === 'midpoint') input.onStep?.(call.step + 1, total);
       return v;
@@ -45,8 +45,8 @@ export async function sampleEdit(input: SamplingInput): Promise<Float32Array> {
   const result = await sampleDualBranch({
     edit: input.edit,
     reconstruction: input.reconstruction,
-    editVelocity: branch(input.editGuidance, input.editText, true),
-    reconstructionVelocity: branch(input.reconstructionGuidance, input.reconstructionText, false),
+    editVelocity: branch(input.editGuidance, true),
+    reconstructionVelocity: branch(input.reconstructionGuidance, false),
     times: input.times,
     keep: input.keep,
   });

@@ -1,6 +1,7 @@
 /**
  * The one place that decides what text an edit is conditioned on (method doc: inversion with the
- * background prompt, supervision and the edit branch with the target prompt):
+ * background prompt, supervision with the target prompt; the official code samples both branches
+ * with the target prompt too):
  * - a bundle with text encoders: each prompt is encoded, and NO prompt is the encoded EMPTY string
  *   (the official code always encodes a prompt; a zero text stream is an input FLUX never saw);
  * - a bundle without them (the demo): the text stream is zeros of the right shape, and the edit's
@@ -12,9 +13,9 @@ import type { PromptCache } from './prompt-cache.ts';
 import type { PromptEncoder, TextConditioning } from './prompt-encoder.ts';
 
 export interface EditPrompts {
-  /** Describes the scene: inversion and the reconstruction branch. */
+  /** Describes the scene: inversion. */
   source: string;
-  /** Background + editing prompt: supervision, the edit branch and z_bg's half step (reference code). */
+  /** Background + editing prompt: supervision, both sampling branches and z_bg's half step (reference code). */
   target: string;
 }
 
@@ -77,7 +78,7 @@ export async function editText(
     target: found.get(prompts.target)!,
     encoded: missing.length,
     notes: [
-      `text conditioning: T5 ${text.t5.config.name} (${tokens} tokens) + CLIP ${text.clip.config.name} pooled; source prompt ${JSON.stringify(prompts.source)} for inversion and the reconstruction branch, target prompt ${JSON.stringify(prompts.target)} for supervision and the edit branch (an absent prompt is the encoded empty string); ${missing.length} encoded, ${new Set([prompts.source, prompts.target]).size - missing.length} from the prompt cache`,
+      `text conditioning: T5 ${text.t5.config.name} (${tokens} tokens) + CLIP ${text.clip.config.name} pooled; source prompt ${JSON.stringify(prompts.source)} for inversion, target prompt ${JSON.stringify(prompts.target)} for supervision and both sampling branches (an absent prompt is the encoded empty string); ${missing.length} encoded, ${new Set([prompts.source, prompts.target]).size - missing.length} from the prompt cache`,
     ],
   };
 }

@@ -18,7 +18,6 @@ async function sampleWith(pairing: KvPairing) {
     });
   }
   const target: TextConditioning = { prompt: 'target', txt: Float32Array.of(1), y: Float32Array.of(2) };
-  const source: TextConditioning = { prompt: 'source', txt: Float32Array.of(3), y: Float32Array.of(4) };
   const calls: { guidance: number; set: number; text: TextConditioning }[] = [];
   const model = {
     velocityInjected: async (
@@ -40,8 +39,7 @@ async function sampleWith(pairing: KvPairing) {
     keep: Uint8Array.of(1, 0),
     cache,
     kvPairing: pairing,
-    editText: target,
-    reconstructionText: source,
+    text: target,
     editGuidance: 3.5,
     reconstructionGuidance: 1,
   });
@@ -60,11 +58,11 @@ describe('dual-branch sampling', () => {
     expect(sameTime.reconstruction).toEqual([3, 3, 2, 1]);
   });
 
-  it('conditions each branch on its own text', async () => {
+  it('conditions both branches on the target prompt, each at its own guidance (official code)', async () => {
     const { calls } = await sampleWith('reference_code');
     expect(calls.map((c) => `${c.guidance}:${c.text.prompt}`)).toEqual([
-      ...['1:source', '1:source', '3.5:target', '3.5:target'],
-      ...['1:source', '3.5:target', '1:source', '3.5:target'],
+      ...['1:target', '1:target', '3.5:target', '3.5:target'],
+      ...['1:target', '3.5:target', '1:target', '3.5:target'],
     ]);
   });
 });
