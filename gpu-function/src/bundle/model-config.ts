@@ -1,5 +1,6 @@
 import { z } from 'zod';
-import { validateAutoEncoderConfig, validateFluxConfig } from '../flux/config.ts';
+import { autoEncoderDownscale, validateAutoEncoderConfig, validateFluxConfig } from '../flux/config.ts';
+import type { TokenGrid } from '../flux/transformer.ts';
 import { validateClipTextConfig, validateT5Config } from '../text/config.ts';
 
 /**
@@ -75,6 +76,22 @@ export const bundleConfigSchema = z
   });
 
 export type BundleConfig = z.infer<typeof bundleConfigSchema>;
+
+/** Image pixels per latent pixel: the demo's patch size, or the autoencoder's down-scaling. */
+export function latentScaleOf(autoencoder: BundleConfig['autoencoder']): number {
+  return 'patch' in autoencoder ? autoencoder.patch : autoEncoderDownscale(autoencoder);
+}
+
+/** The token grid of a working image (2x2 latent pixels per token) with the bundle's text tokens. */
+export function workingGrid(config: BundleConfig, image: { width: number; height: number }): TokenGrid {
+  const latentScale = latentScaleOf(config.autoencoder);
+  return {
+    batch: 1,
+    height: image.height / (2 * latentScale),
+    width: image.width / (2 * latentScale),
+    textTokens: config.graph_grid.textTokens,
+  };
+}
 
 const t5Config = z.strictObject({
   name: z.string().min(1),

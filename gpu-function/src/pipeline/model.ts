@@ -14,9 +14,9 @@ import * as ort from 'onnxruntime-node';
 import { modelConfig, RELEASED_MODELS, type ReleasedModel, releasedModelSpec } from '../bundle/build.ts';
 import { demoVaeDecoder, demoVaeEncoder } from '../bundle/demo-vae.ts';
 import type { Manifest } from '../bundle/manifest.ts';
-import type { BundleConfig } from '../bundle/model-config.ts';
+import { type BundleConfig, latentScaleOf, workingGrid } from '../bundle/model-config.ts';
 import type { Size } from '../dragflow/geometry.ts';
-import { autoEncoderDownscale, type FluxConfig, headDim } from '../flux/config.ts';
+import { type FluxConfig, headDim } from '../flux/config.ts';
 import { dragStepNames } from '../flux/drag-step.ts';
 import { buildEditGraph, EDIT_GRAPH_REMATERIALIZES, editGraphNames } from '../flux/edit-graph.ts';
 import { featureMapSize, featureNames } from '../flux/features.ts';
@@ -364,13 +364,8 @@ export function editSessionPlan(
 ): EditSessionPlan {
   const config = bundleConfig.transformer;
   const ae = bundleConfig.autoencoder;
-  const latentScale = 'patch' in ae ? ae.patch : autoEncoderDownscale(ae);
-  const grid: TokenGrid = {
-    batch: 1,
-    height: image.height / (2 * latentScale),
-    width: image.width / (2 * latentScale),
-    textTokens: bundleConfig.graph_grid.textTokens,
-  };
+  const latentScale = latentScaleOf(ae);
+  const grid = workingGrid(bundleConfig, image);
   const allBlocks = modelBlocks(config, options.settings);
   const blocks = {
     ...allBlocks,

@@ -35,9 +35,9 @@
 import { totalmem } from 'node:os';
 import { type ContractError, contractError } from '@dragflow/shared/errors';
 import type { Settings } from '@dragflow/shared/presets';
-import type { BundleConfig } from '../bundle/model-config.ts';
+import { type BundleConfig, workingGrid } from '../bundle/model-config.ts';
 import type { Size } from '../dragflow/geometry.ts';
-import { autoEncoderDownscale, type FluxConfig } from '../flux/config.ts';
+import type { FluxConfig } from '../flux/config.ts';
 import { featureMapBytes, featureMapSize } from '../flux/features.ts';
 import type { BinaryMask } from '../image/binary-mask.ts';
 import { kvBytesPerEdit } from './kv-cache.ts';
@@ -260,14 +260,8 @@ export function costTerms(
   working: Size,
   settings: Settings,
 ) {
-  const { transformer: config, autoencoder: ae, graph_grid: bundleGrid } = manifest.config;
-  const latentScale = 'patch' in ae ? ae.patch : autoEncoderDownscale(ae);
-  const grid = {
-    batch: 1,
-    width: working.width / (2 * latentScale),
-    height: working.height / (2 * latentScale),
-    textTokens: bundleGrid.textTokens,
-  };
+  const config = manifest.config.transformer;
+  const grid = workingGrid(manifest.config, working);
   const imageTokens = grid.width * grid.height;
   const tokens = imageTokens + grid.textTokens;
   const blocks = modelBlocks(config, settings);
